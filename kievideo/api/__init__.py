@@ -1,0 +1,1 @@
+"""Typed async HTTP clients for every provider. Never imports Qt or SQLite."""

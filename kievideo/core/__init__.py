@@ -1,0 +1,1 @@
+"""The domain: jobs, the task store, the poll scheduler, downloads, uploads, secrets. Never imports Qt."""

@@ -1,0 +1,1 @@
+"""Qt user interface: main window, panels, task model/view, player, dialogs."""
