@@ -145,7 +145,9 @@ class RateLimitError(ApiError):
 
     default_message = "The provider is rate limiting requests. kievideo will try again shortly."
 
-    def __init__(self, user_message: str | None = None, *, retry_after: float | None = None, **kw: object) -> None:
+    def __init__(
+        self, user_message: str | None = None, *, retry_after: float | None = None, **kw: object
+    ) -> None:
         super().__init__(user_message, **kw)  # type: ignore[arg-type]
         self.retry_after = retry_after
 
@@ -200,7 +202,9 @@ class TransportError(ApiError):
 
     default_message = "Could not reach the provider. Check your network connection."
 
-    def __init__(self, user_message: str | None = None, *, may_have_reached_server: bool = True, **kw: object) -> None:
+    def __init__(
+        self, user_message: str | None = None, *, may_have_reached_server: bool = True, **kw: object
+    ) -> None:
         super().__init__(user_message, **kw)  # type: ignore[arg-type]
         #: False only when the connection never opened, so nothing was sent
         self.may_have_reached_server = may_have_reached_server
@@ -290,5 +294,5 @@ def error_for_code(
         code=code, http_status=http_status, provider_message=provider_message, method=method, url=url
     )
     if cls is RateLimitError:
-        return RateLimitError(retry_after=retry_after, **kw)
+        return RateLimitError(retry_after=retry_after, **kw)  # type: ignore[arg-type]
     return cls(**kw)  # type: ignore[arg-type]
