@@ -1,0 +1,1 @@
+pytest_plugins = ["kievideo.sim.pytest_plugin"]

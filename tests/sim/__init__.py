@@ -1,0 +1,1 @@
+"""Tests of the provider-API simulator (kievideo.sim), over real sockets."""
