@@ -19,7 +19,7 @@ PY=${PYTHON:-python3}
 APT_RUNTIME="libegl1 libgl1 libx11-6 libdbus-1-3 libfontconfig1 libfreetype6 libglib2.0-0 libxkbcommon0
   libpulse0 libxrandr2 libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1 libxcb-render-util0
   libxcb-shape0 libxcb-xkb1 libxkbcommon-x11-0 python3-venv"
-APT_TEST="xvfb x11-apps gnome-keyring dbus dbus-x11 libsecret-tools curl"
+APT_TEST="xvfb x11-apps gnome-keyring dbus dbus-x11 libsecret-tools curl desktop-file-utils appstream"
 
 apt_install() {
   [ "${KIEVIDEO_SKIP_APT:-0}" = 1 ] && return 0
