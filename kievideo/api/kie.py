@@ -23,7 +23,10 @@ class KieAccount:
     """
 
     def __init__(self, api_base: str, upload_base: str, key: str | Secret, **transport_kw: Any) -> None:
-        transport_kw.setdefault("limiter", CreateLimiter())
+        if "limiter" not in transport_kw:
+            # The limiter waits with the same (possibly injected) sleep as the retry loop.
+            sleep = transport_kw.get("sleep")
+            transport_kw["limiter"] = CreateLimiter(sleep=sleep) if sleep is not None else CreateLimiter()
         self.transport = ApiTransport(api_base, upload_base, key, **transport_kw)
         self.veo = VeoClient(self.transport)
         self.runway = RunwayClient(self.transport)
