@@ -1,0 +1,407 @@
+"""TaskListModel: a thin Qt list model over the jobs TaskService owns, plus its filter proxy.
+
+The service calls our listener on every change (each poll, each chunk of a download). Repainting
+per call would flood the view, so the listener only stores the new Job and marks its row dirty; a
+250 ms timer turns dirty rows into one ``dataChanged`` per contiguous range. A second, 1 s timer
+refreshes the running-time text of active rows (their data does not change between polls, but
+"running 1:40" must tick).
+
+Rows are the service's jobs flattened as a two-level tree: newest generation first, its
+1080p/4K/extend children right after it (the delegate indents them and shows a badge).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from typing import Any, Protocol
+
+from PySide6.QtCore import (
+    QAbstractListModel,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    QSortFilterProxyModel,
+    Qt,
+    QTimer,
+    Signal,
+)
+
+from kievideo.core.jobs import Job, JobState
+from kievideo.ui.style import fmt_clock, kind_label, provider_label, state_label, tr
+
+ModelIndex = QModelIndex | QPersistentModelIndex
+
+
+class JobSource(Protocol):
+    """The part of TaskService the model needs (kept small so the model is easy to test)."""
+
+    def jobs(self) -> list[Job]: ...
+
+    def add_listener(self, cb: Callable[[Job], None]) -> Callable[[], None]: ...
+
+
+class Roles:
+    """Custom item roles (ints so they can be used in ``index.data(role)``)."""
+
+    Job = int(Qt.ItemDataRole.UserRole) + 1
+    JobId = Job + 1
+    State = Job + 2
+    Depth = Job + 3  # 0 for a generation, 1 for its 1080p/4K/extend children
+    TimeText = Job + 4  # "queued 0:12 · running 1:40"
+    SearchText = Job + 5  # what the search box matches
+    ParentLabel = Job + 6  # "1080p of “a cat on …”"
+
+
+def job_sort_key(job: Job) -> tuple[float, str]:
+    return (job.created_at or 0.0, job.id)
+
+
+def time_text(job: Job, now: float | None = None) -> str:
+    """Queued time and running time, separately (a slow queue is not a slow model)."""
+    now = time.time() if now is None else now
+    parts: list[str] = []
+    if job.submitted_at is not None:
+        queued_end = job.started_at or job.finished_at or now
+        if job.started_at is None and job.is_final:
+            queued_end = job.finished_at or job.updated_at or now
+        parts.append(tr("queued %1").replace("%1", fmt_clock(queued_end - job.submitted_at)))
+    if job.started_at is not None:
+        end = job.finished_at if job.finished_at is not None else (job.updated_at if job.is_final else now)
+        parts.append(tr("running %1").replace("%1", fmt_clock((end or now) - job.started_at)))
+    return " · ".join(parts)
+
+
+def excerpt(text: str, limit: int = 60) -> str:
+    one_line = " ".join(text.split())
+    return one_line if len(one_line) <= limit else one_line[: limit - 1].rstrip() + "…"
+
+
+class TaskListModel(QAbstractListModel):
+    """One row per Job; ``Roles.Job`` returns the Job object for the delegate and the actions."""
+
+    #: a job reached a final state during this session (for notifications, auto-play)
+    jobFinished = Signal(object)
+    #: the set of rows changed (the view shows/hides its empty-state text)
+    countChanged = Signal(int)
+
+    def __init__(
+        self,
+        source: JobSource | None = None,
+        parent: QObject | None = None,
+        *,
+        throttle_ms: int = 250,
+        tick_ms: int = 1000,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        super().__init__(parent)
+        self._rows: list[str] = []  # job ids in display order
+        self._jobs: dict[str, Job] = {}
+        self._row_of: dict[str, int] = {}
+        self._dirty: set[str] = set()
+        self._clock = clock
+        self._unsubscribe: Callable[[], None] | None = None
+        self._flush_timer = QTimer(self)
+        self._flush_timer.setInterval(throttle_ms)
+        self._flush_timer.setSingleShot(True)
+        self._flush_timer.timeout.connect(self.flush)
+        self._tick_timer = QTimer(self)
+        self._tick_timer.setInterval(tick_ms)
+        self._tick_timer.timeout.connect(self._tick)
+        self._tick_timer.start()
+        if source is not None:
+            self.set_source(source)
+
+    # --- wiring -------------------------------------------------------------------------------
+
+    def set_source(self, source: JobSource) -> None:
+        self.detach()
+        self.reset_jobs(source.jobs())
+        self._unsubscribe = source.add_listener(self.on_job_changed)
+
+    def detach(self) -> None:
+        """Stop listening (window closing): the service may outlive the model by a few ticks."""
+        if self._unsubscribe is not None:
+            unsubscribe, self._unsubscribe = self._unsubscribe, None
+            unsubscribe()
+        self._flush_timer.stop()
+        self._tick_timer.stop()
+
+    def reset_jobs(self, jobs: Iterable[Job]) -> None:
+        self.beginResetModel()
+        self._jobs = {j.id: j for j in jobs}
+        self._rows = self._ordered_ids()
+        self._reindex()
+        self._dirty.clear()
+        self.endResetModel()
+        self.countChanged.emit(len(self._rows))
+
+    def sync(self, jobs: Iterable[Job]) -> None:
+        """Bring the rows in line with ``jobs`` (after a removal or a change by another process)."""
+        fresh = {j.id: j for j in jobs}
+        for job_id in [i for i in self._rows if i not in fresh]:
+            self._remove(job_id)
+        for job in sorted(fresh.values(), key=job_sort_key):
+            self.on_job_changed(job)
+
+    # --- listener -----------------------------------------------------------------------------
+
+    def on_job_changed(self, job: Job) -> None:
+        """TaskService listener: cheap by design, it runs for every poll and download chunk."""
+        old = self._jobs.get(job.id)
+        self._jobs[job.id] = job
+        if job.id not in self._row_of:
+            self._insert(job)
+            return
+        if old is not None and not old.is_final and job.is_final:
+            self.jobFinished.emit(job)
+        self._dirty.add(job.id)
+        if not self._flush_timer.isActive():
+            self._flush_timer.start()
+
+    def flush(self) -> None:
+        """Emit dataChanged for the dirty rows, one signal per contiguous run of rows."""
+        rows = sorted(self._row_of[i] for i in self._dirty if i in self._row_of)
+        self._dirty.clear()
+        for first, last in _runs(rows):
+            self.dataChanged.emit(self.index(first), self.index(last))
+
+    def _tick(self) -> None:
+        # Only the time text of non-final rows changes with the clock.
+        rows = [r for r, i in enumerate(self._rows) if not self._jobs[i].is_final]
+        for first, last in _runs(rows):
+            self.dataChanged.emit(self.index(first), self.index(last), [Roles.TimeText])
+
+    # --- structure ----------------------------------------------------------------------------
+
+    def _ordered_ids(self) -> list[str]:
+        tops = [j for j in self._jobs.values() if not j.parent_id or j.parent_id not in self._jobs]
+        tops.sort(key=job_sort_key, reverse=True)
+        kids: dict[str, list[Job]] = {}
+        for j in self._jobs.values():
+            if j.parent_id and j.parent_id in self._jobs:
+                kids.setdefault(self._root_of(j), []).append(j)
+        out: list[str] = []
+        for top in tops:
+            out.append(top.id)
+            out.extend(k.id for k in sorted(kids.get(top.id, []), key=job_sort_key))
+        return out
+
+    def _root_of(self, job: Job) -> str:
+        """The top-level ancestor (an extension of an extension stays with the original)."""
+        seen = {job.id}
+        cur = job
+        while cur.parent_id and cur.parent_id in self._jobs and cur.parent_id not in seen:
+            cur = self._jobs[cur.parent_id]
+            seen.add(cur.id)
+        return cur.id
+
+    def _insert(self, job: Job) -> None:
+        if job.parent_id and job.parent_id in self._row_of:
+            root = self._root_of(job)
+            row = self._row_of[root] + 1
+            while row < len(self._rows) and self._depth_of(self._rows[row]) > 0:
+                row += 1
+        else:
+            # Newest first: a new top-level job goes above every older top-level job.
+            row = 0
+            while row < len(self._rows):
+                other = self._jobs[self._rows[row]]
+                if self._depth_of(other.id) == 0 and job_sort_key(other) < job_sort_key(job):
+                    break
+                row += 1
+        self.beginInsertRows(QModelIndex(), row, row)
+        self._rows.insert(row, job.id)
+        self._reindex()
+        self.endInsertRows()
+        self.countChanged.emit(len(self._rows))
+
+    def _remove(self, job_id: str) -> None:
+        row = self._row_of.get(job_id)
+        if row is None:
+            return
+        self.beginRemoveRows(QModelIndex(), row, row)
+        del self._rows[row]
+        self._jobs.pop(job_id, None)
+        self._dirty.discard(job_id)
+        self._reindex()
+        self.endRemoveRows()
+        self.countChanged.emit(len(self._rows))
+
+    def prune(self, keep: set[str]) -> None:
+        """Drop rows whose job is gone (deleted by another process)."""
+        for job_id in [i for i in self._rows if i not in keep]:
+            self._remove(job_id)
+
+    def remove_job(self, job_id: str) -> None:
+        """Drop a row right away (the service has removed the job)."""
+        self._remove(job_id)
+
+    def _reindex(self) -> None:
+        self._row_of = {job_id: row for row, job_id in enumerate(self._rows)}
+
+    def _depth_of(self, job_id: str) -> int:
+        job = self._jobs.get(job_id)
+        return 1 if job is not None and job.parent_id and job.parent_id in self._jobs else 0
+
+    # --- lookup -------------------------------------------------------------------------------
+
+    @property
+    def clock(self) -> Callable[[], float]:
+        return self._clock
+
+    def job_at(self, row: int) -> Job | None:
+        if 0 <= row < len(self._rows):
+            return self._jobs[self._rows[row]]
+        return None
+
+    def job(self, job_id: str) -> Job | None:
+        return self._jobs.get(job_id)
+
+    def index_of(self, job_id: str) -> QModelIndex:
+        row = self._row_of.get(job_id)
+        return self.index(row) if row is not None else QModelIndex()
+
+    def all_jobs(self) -> list[Job]:
+        return [self._jobs[i] for i in self._rows]
+
+    # --- QAbstractItemModel -------------------------------------------------------------------
+
+    def rowCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: B008 - Qt signature
+        return 0 if parent.isValid() else len(self._rows)
+
+    def flags(self, index: ModelIndex) -> Qt.ItemFlag:
+        if not index.isValid():
+            return Qt.ItemFlag.NoItemFlags
+        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemNeverHasChildren
+
+    def data(self, index: ModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid() or index.parent().isValid() or not 0 <= index.row() < len(self._rows):
+            return None
+        job = self._jobs[self._rows[index.row()]]
+        if role == Qt.ItemDataRole.DisplayRole:
+            return excerpt(job.spec.prompt) or tr("(no prompt)")
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return self._tooltip(job)
+        if role == Qt.ItemDataRole.AccessibleTextRole:
+            return f"{state_label(job.state)}: {excerpt(job.spec.prompt)}"
+        if role == Roles.Job:
+            return job
+        if role == Roles.JobId:
+            return job.id
+        if role == Roles.State:
+            return job.state.value
+        if role == Roles.Depth:
+            return self._depth_of(job.id)
+        if role == Roles.TimeText:
+            return time_text(job, self._clock())
+        if role == Roles.SearchText:
+            return " ".join(
+                x
+                for x in (
+                    job.spec.prompt,
+                    job.spec.model,
+                    job.spec.provider.value,
+                    job.spec.profile,
+                    job.task_id or "",
+                    job.id,
+                    state_label(job.state),
+                    job.error_message or "",
+                )
+                if x
+            ).lower()
+        if role == Roles.ParentLabel:
+            parent = self._jobs.get(job.parent_id) if job.parent_id else None
+            if parent is None:
+                return ""
+            return (
+                tr("%1 of “%2”")
+                .replace("%1", kind_label(job.kind))
+                .replace("%2", excerpt(parent.spec.prompt, 28))
+            )
+        return None
+
+    def roleNames(self) -> dict[int, bytes]:
+        names = dict(super().roleNames())
+        names.update(
+            {
+                Roles.Job: b"job",
+                Roles.JobId: b"jobId",
+                Roles.State: b"state",
+                Roles.Depth: b"depth",
+                Roles.TimeText: b"timeText",
+                Roles.SearchText: b"searchText",
+                Roles.ParentLabel: b"parentLabel",
+            }
+        )
+        return names
+
+    def _tooltip(self, job: Job) -> str:
+        lines = [
+            job.spec.prompt,
+            f"{provider_label(job.spec.provider)} · {job.spec.model} · {state_label(job.state)}",
+        ]
+        if job.task_id:
+            lines.append(tr("Task ID: %1").replace("%1", job.task_id))
+        if job.error_message:
+            lines.append(job.error_message)
+        if job.provider_message:
+            lines.append(tr("Provider said: %1").replace("%1", job.provider_message))
+        return "\n".join(lines)
+
+
+def _runs(rows: list[int]) -> list[tuple[int, int]]:
+    """[1,2,3,7,8] -> [(1,3),(7,8)]"""
+    out: list[tuple[int, int]] = []
+    for r in rows:
+        if out and r == out[-1][1] + 1:
+            out[-1] = (out[-1][0], r)
+        elif not out or r != out[-1][1]:
+            out.append((r, r))
+    return out
+
+
+#: the state filter combo: (label, states; None = all)
+def state_filters() -> list[tuple[str, frozenset[JobState] | None]]:
+    return [
+        (tr("All tasks"), None),
+        (tr("In progress"), frozenset(s for s in JobState if s.is_active)),
+        (tr("Done"), frozenset({JobState.DONE})),
+        (tr("Failed or uncertain"), frozenset({JobState.FAILED, JobState.UNCERTAIN, JobState.EXPIRED})),
+        (tr("Stopped"), frozenset({JobState.STOPPED})),
+    ]
+
+
+class TaskFilterProxy(QSortFilterProxyModel):
+    """Search text (prompt, model, task id, error) and a state filter; keeps source order."""
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._text = ""
+        self._states: frozenset[JobState] | None = None
+        self.setDynamicSortFilter(True)
+
+    def set_text(self, text: str) -> None:
+        self.beginFilterChange()
+        self._text = text.strip().lower()
+        self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
+
+    def set_states(self, states: frozenset[JobState] | None) -> None:
+        self.beginFilterChange()
+        self._states = states
+        self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
+
+    def is_filtering(self) -> bool:
+        return bool(self._text) or self._states is not None
+
+    def filterAcceptsRow(self, source_row: int, source_parent: ModelIndex) -> bool:
+        src = self.sourceModel()
+        idx = src.index(source_row, 0, source_parent)
+        if self._states is not None:
+            state = idx.data(Roles.State)
+            if state is None or JobState(state) not in self._states:
+                return False
+        if self._text:
+            hay = idx.data(Roles.SearchText) or ""
+            return all(word in hay for word in self._text.split())
+        return True

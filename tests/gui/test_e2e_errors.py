@@ -1,0 +1,161 @@
+"""Bad input and bad days, through the real stack: each ends with a clear message, and where the
+input was wrong, with NOTHING sent to the provider (checked on the simulator's journal)."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QGuiApplication
+from studio import SPEED, Studio, close_studio, open_studio
+from test_panels import drop_files
+
+from kievideo.api.models import ProviderKind
+from kievideo.core import rules
+from kievideo.core.jobs import JobState, Mode
+from kievideo.sim import FaultSpec
+
+
+@pytest.fixture
+def studio(qtbot, qloop, sim_factory, tmp_path):
+    sim = sim_factory(speed=SPEED, credits=100_000)
+    s = open_studio(qtbot, sim, tmp_path)
+    yield s
+    close_studio(s)
+
+
+def paid_requests(studio: Studio) -> list:
+    """Requests to any create endpoint, accepted or not."""
+    return [e for e in studio.sim.journal if e.route and e.route.endswith(("generate", "create"))]
+
+
+def test_text_file_renamed_png(studio: Studio, tmp_path):
+    fake = tmp_path / "holiday.png"
+    fake.write_text("this is not a picture")
+    w = studio.window
+    w.prompt.set_mode(Mode.IMAGE)
+    drop_files(w.images, [fake])
+    studio.qtbot.waitUntil(lambda: not w.images.pending(), timeout=3000)
+    assert w.images.count() == 0
+    assert "holiday.png" in w.images.hint.text() and "not a JPEG, PNG or WebP" in w.images.hint.text()
+    w.prompt.prompt.setPlainText("animate it")
+    studio.generate()
+    studio.qtbot.waitUntil(lambda: not w.prompt.problem.isHidden(), timeout=3000)
+    assert "Image-to-video needs exactly 1 image" in w.prompt.problem.text()
+    assert paid_requests(studio) == [] and w.model.rowCount() == 0
+
+
+def test_oversized_image(studio: Studio, tmp_path, png_bytes):
+    big = tmp_path / "poster.png"
+    big.write_bytes(png_bytes + b"\0" * (rules.MAX_IMAGE_BYTES + 10))
+    w = studio.window
+    drop_files(w.images, [big])
+    studio.qtbot.waitUntil(lambda: not w.images.pending(), timeout=3000)
+    assert w.images.count() == 0 and "limit is 10 MB" in w.images.hint.text()
+    assert studio.sim.journal == []
+
+
+def test_four_images_in_first_last_mode(studio: Studio, tmp_path, png_bytes):
+    files = []
+    for i in range(4):
+        p = tmp_path / f"frame{i}.png"
+        p.write_bytes(png_bytes)
+        files.append(p)
+    w = studio.window
+    assert w.prompt.set_mode(Mode.FRAMES)
+    drop_files(w.images, files)
+    studio.qtbot.waitUntil(lambda: w.images.count() == 4, timeout=3000)
+    w.prompt.prompt.setPlainText("from dawn to dusk")
+    studio.generate()
+    studio.qtbot.waitUntil(lambda: not w.prompt.problem.isHidden(), timeout=3000)
+    assert "needs exactly 2 images" in w.prompt.problem.text() and "you gave 4" in w.prompt.problem.text()
+    assert "you gave 4" in w.images.hint.text()
+    assert paid_requests(studio) == [] and w.model.rowCount() == 0
+
+
+def test_empty_prompt(studio: Studio):
+    w = studio.window
+    studio.generate()
+    studio.qtbot.waitUntil(lambda: not w.prompt.problem.isHidden(), timeout=3000)
+    assert "Write a prompt" in w.prompt.problem.text()
+    assert paid_requests(studio) == [] and w.model.rowCount() == 0
+
+
+def test_runway_10s_1080p_is_disabled(studio: Studio):
+    w = studio.window
+    w.prompt.select_provider(ProviderKind.RUNWAY)
+    w.prompt.duration.setCurrentIndex(w.prompt.duration.findData(10))
+    q = w.prompt.quality
+    assert not q.is_enabled_row(q.findData("1080p"))
+    assert "10-second videos in 1080p" in q.itemData(q.findData("1080p"), Qt.ItemDataRole.ToolTipRole)
+    assert "10-second videos in 1080p" in w.prompt.hint.text()
+    q.select("1080p")  # selecting it programmatically still cannot pick a disabled item
+    assert w.prompt.spec().quality == "720p"
+    assert paid_requests(studio) == []
+
+
+def test_wrong_key_says_so(qtbot, qloop, sim_factory, tmp_path):
+    sim = sim_factory(speed=SPEED)
+    studio = open_studio(qtbot, sim, tmp_path, key="not-the-right-key")
+    try:
+        w = studio.window
+        w.refresh_credits()
+        qtbot.waitUntil(lambda: "–" in w.credit_label.text(), timeout=5000)
+        assert "not accepted" in w.credit_label.toolTip()
+        w.prompt.prompt.setPlainText("a cat")
+        studio.generate()
+        job = studio.wait_new_job()
+        final = studio.wait_final(job.id)
+        assert final.state is JobState.FAILED
+        assert "key was not accepted" in final.error_message
+        assert sim.creates() == []  # refused, nothing created, nothing billed
+    finally:
+        close_studio(studio)
+
+
+def test_no_credits(studio: Studio):
+    studio.sim.credits = 0
+    w = studio.window
+    w.prompt.prompt.setPlainText("a cat")
+    studio.generate()
+    job = studio.wait_new_job()
+    final = studio.wait_final(job.id)
+    assert final.state is JobState.FAILED and "Not enough credits" in final.error_message
+    assert studio.sim.creates() == []
+    studio.qtbot.waitUntil(lambda: w.credit_label.text() == "Credits: 0", timeout=5000)
+
+
+def test_rejected_prompt_shows_words_and_copyable_details(studio: Studio):
+    w = studio.window
+    w.prompt.prompt.setPlainText("a REJECT scene")
+    studio.generate()
+    job = studio.wait_new_job()
+    final = studio.wait_final(job.id)
+    assert final.state is JobState.FAILED
+    assert "content filter" in final.error_message
+    row = studio.row_job(job.id)
+    assert row.state is JobState.FAILED
+    menu = w.tasks.build_menu(row)
+    act = next(a for a in menu.actions() if a.objectName() == "actCopyError")
+    act.trigger()
+    text = QGuiApplication.clipboard().text()
+    assert final.task_id in text and "flagged" in text.lower()
+
+
+def test_provider_unreachable_mid_task_then_recovers(studio: Studio):
+    w = studio.window
+    sim = studio.sim
+    w.prompt.prompt.setPlainText("a long take of a quiet street")
+    studio.generate()
+    job = studio.wait_new_job()
+    studio.qtbot.waitUntil(lambda: studio.service.get(job.id).task_id is not None, timeout=5000)
+    # The provider vanishes: every status request gets its connection reset.
+    sim.set_faults([FaultSpec(endpoint="/api/v1/veo/record-info", kind="reset")])
+    studio.qtbot.waitUntil(lambda: bool(studio.service.get(job.id).extra.get("last_error")), timeout=10000)
+    row = studio.row_job(job.id)
+    assert not row.is_final
+    assert "network connection" in row.extra["last_error"]
+    # ... and comes back: polling goes on by itself and the video arrives.
+    sim.clear_faults()
+    final = studio.wait_final(job.id, timeout=30000)
+    assert final.state is JobState.DONE, final.error_message
+    assert len(sim.creates()) == 1  # never re-sent

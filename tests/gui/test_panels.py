@@ -1,0 +1,197 @@
+"""Prompt panel rules, image panel drops/validation, player decoding (no network involved)."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
+from PySide6.QtGui import QDragEnterEvent, QDropEvent, QGuiApplication, QImage
+from PySide6.QtMultimedia import QMediaPlayer, QVideoSink
+from PySide6.QtWidgets import QApplication
+
+from kievideo.api.models import ProviderKind
+from kievideo.core import rules
+from kievideo.core.jobs import Mode
+from kievideo.ui.imagepanel import ImagePanel
+from kievideo.ui.player import PlayerPanel
+from kievideo.ui.promptpanel import PromptPanel
+
+
+def drop_mime(widget, md: QMimeData) -> None:
+    """DragEnter then Drop, as a drag from another application delivers them.
+
+    Qt routes a Drop to the widget that accepted the last DragEnter, so both are sent.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # PySide marks the QPoint overload
+        enter = QDragEnterEvent(
+            QPoint(10, 10),
+            Qt.DropAction.CopyAction,
+            md,
+            Qt.MouseButton.LeftButton,
+            Qt.KeyboardModifier.NoModifier,
+        )
+    QApplication.sendEvent(widget, enter)
+    assert enter.isAccepted()
+    ev = QDropEvent(
+        QPointF(10, 10),
+        Qt.DropAction.CopyAction,
+        md,
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
+    QApplication.sendEvent(widget, ev)
+    assert ev.isAccepted()
+
+
+def drop_files(widget, paths: list[Path]) -> None:
+    """A real QDropEvent with file URLs, as a file manager sends it."""
+    md = QMimeData()
+    md.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
+    drop_mime(widget, md)
+
+
+def test_runway_10s_disables_1080p_with_reason(qtbot):
+    panel = PromptPanel()
+    qtbot.addWidget(panel)
+    assert panel.select_provider(ProviderKind.RUNWAY)
+    panel.duration.setCurrentIndex(panel.duration.findData(10))
+    row = panel.quality.findData("1080p")
+    assert not panel.quality.is_enabled_row(row)
+    reason = rules.message("runway_10s_1080p")
+    assert panel.quality.itemData(row, Qt.ItemDataRole.ToolTipRole) == reason
+    assert reason in panel.hint.text() and not panel.hint.isHidden()
+    assert panel.spec().quality == "720p"
+    # And the other way round.
+    panel.duration.setCurrentIndex(panel.duration.findData(5))
+    panel.quality.setCurrentIndex(panel.quality.findData("1080p"))
+    assert not panel.duration.is_enabled_row(panel.duration.findData(10))
+
+
+def test_reference_mode_only_on_veo3_fast(qtbot):
+    panel = PromptPanel()
+    qtbot.addWidget(panel)
+    panel.model_combo.setCurrentIndex(panel.model_combo.findData("veo3"))
+    row = panel.mode.findData(Mode.REFERENCE.value)
+    assert not panel.mode.is_enabled_row(row)
+    assert "veo3_fast" in panel.mode.itemData(row, Qt.ItemDataRole.ToolTipRole)
+    panel.model_combo.setCurrentIndex(panel.model_combo.findData("veo3_fast"))
+    assert panel.mode.is_enabled_row(panel.mode.findData(Mode.REFERENCE.value))
+
+
+def test_counter_turns_red_over_limit(qtbot):
+    panel = PromptPanel()
+    qtbot.addWidget(panel)
+    panel.select_provider(ProviderKind.RUNWAY)
+    panel.prompt.setPlainText("x" * 1801)
+    assert panel.is_over_limit()
+    assert "1,801 / 1,800" in panel.counter.text()
+    panel.prompt.setPlainText("ok")
+    assert not panel.is_over_limit()
+
+
+def test_ctrl_enter_requests_generate(qtbot):
+    panel = PromptPanel()
+    qtbot.addWidget(panel)
+    panel.show()
+    qtbot.waitExposed(panel)
+    panel.prompt.setFocus()
+    with qtbot.waitSignal(panel.generateRequested, timeout=1000):
+        qtbot.keyClick(panel.prompt, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+
+
+def test_drop_two_images_then_reorder(qtbot, qloop, image_files):
+    panel = ImagePanel()
+    qtbot.addWidget(panel)
+    panel.set_mode(Mode.FRAMES)
+    drop_files(panel, image_files)
+    qtbot.waitUntil(lambda: panel.count() == 2, timeout=3000)
+    assert panel.model.index(0).data() == "First" and panel.model.index(1).data() == "Last"
+    assert [Path(s).name for s in panel.sources()] == ["first.png", "last.png"]
+    assert panel.model.move(0, 1)
+    assert [Path(s).name for s in panel.sources()] == ["last.png", "first.png"]
+    panel.view.setCurrentIndex(panel.model.index(0))
+    qtbot.keyClick(panel.view, Qt.Key.Key_Delete)
+    assert panel.count() == 1
+
+
+def test_text_file_renamed_png_is_refused(qtbot, qloop, tmp_path):
+    fake = tmp_path / "notes.png"
+    fake.write_text("just text, not an image")
+    panel = ImagePanel()
+    qtbot.addWidget(panel)
+    panel.set_mode(Mode.IMAGE)
+    drop_files(panel, [fake])
+    qtbot.waitUntil(lambda: not panel.pending(), timeout=3000)
+    assert panel.count() == 0
+    assert "not a JPEG, PNG or WebP" in panel.hint.text()
+
+
+def test_oversized_image_is_refused(qtbot, qloop, tmp_path, png_bytes):
+    big = tmp_path / "huge.png"
+    big.write_bytes(png_bytes + b"\0" * (rules.MAX_IMAGE_BYTES + 1))
+    panel = ImagePanel()
+    qtbot.addWidget(panel)
+    drop_files(panel, [big])
+    qtbot.waitUntil(lambda: not panel.pending(), timeout=3000)
+    assert panel.count() == 0
+    assert "the limit is 10 MB" in panel.hint.text()
+
+
+def test_browser_link_drop_and_clipboard_image(qtbot, qloop, tmp_path):
+    panel = ImagePanel(cache_dir=tmp_path)
+    qtbot.addWidget(panel)
+    md = QMimeData()
+    md.setUrls([QUrl("https://example.com/cat.jpg")])
+    drop_mime(panel, md)
+    qtbot.waitUntil(lambda: panel.count() == 1, timeout=3000)
+    assert panel.sources() == ("https://example.com/cat.jpg",)
+    img = QImage(40, 30, QImage.Format.Format_RGB32)
+    img.fill(Qt.GlobalColor.darkCyan)
+    QGuiApplication.clipboard().setImage(img)
+    panel.paste()
+    qtbot.waitUntil(lambda: panel.count() == 2, timeout=3000)
+    pasted = Path(panel.sources()[1])
+    assert pasted.parent == tmp_path / "pasted" and rules.sniff_image(pasted) == "image/png"
+
+
+def test_empty_state_text(qtbot):
+    panel = ImagePanel()
+    qtbot.addWidget(panel)
+    assert panel.view.empty_text == "Drop images here, paste, or click Browse"
+
+
+def test_player_plays_local_file_to_the_end(qtbot, sample_mp4):
+    panel = PlayerPanel()
+    qtbot.addWidget(panel)
+    sink = QVideoSink()
+    frames: list[int] = []
+    sink.videoFrameChanged.connect(lambda f: frames.append(1) if f.isValid() else None)
+    panel.player.setVideoSink(sink)
+    panel.audio.setMuted(True)
+    with qtbot.waitSignal(
+        panel.player.mediaStatusChanged,
+        timeout=5000,
+        check_params_cb=lambda s: s == QMediaPlayer.MediaStatus.LoadedMedia,
+    ):
+        assert panel.load(sample_mp4, "sample", autoplay=False)
+    assert panel.player.duration() == 2000
+    assert panel.time_label.text() == "00:00 / 00:02"
+    panel.player.setPlaybackRate(8.0)
+    with qtbot.waitSignal(
+        panel.player.mediaStatusChanged,
+        timeout=8000,
+        check_params_cb=lambda s: s == QMediaPlayer.MediaStatus.EndOfMedia,
+    ):
+        panel.toggle_play()
+    assert len(frames) > 10
+    assert panel.player.source().isLocalFile()
+    panel.shutdown()
+
+
+def test_player_refuses_missing_file(qtbot, tmp_path):
+    panel = PlayerPanel()
+    qtbot.addWidget(panel)
+    with qtbot.waitSignal(panel.message, timeout=1000):
+        assert not panel.load(tmp_path / "gone.mp4")

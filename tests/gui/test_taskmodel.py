@@ -1,0 +1,104 @@
+"""TaskListModel: Qt model contract (qtmodeltester), ordering, throttled updates, filtering."""
+
+from __future__ import annotations
+
+import time
+
+from gui_fakes import FakeService, make_job
+from PySide6.QtCore import QModelIndex
+
+from kievideo.api.models import ProviderKind
+from kievideo.core.jobs import JobKind, JobSpec, JobState
+from kievideo.ui.taskmodel import Roles, TaskFilterProxy, TaskListModel, time_text
+
+SPEC = JobSpec(provider=ProviderKind.VEO, model="veo3_fast", prompt="a cat surfing a wave")
+
+
+def _service_with_jobs() -> FakeService:
+    svc = FakeService()
+    now = time.time()
+    a = svc.put(make_job(SPEC, created_at=now - 30, state=JobState.DONE, task_id="t-a"))
+    svc.put(
+        make_job(
+            SPEC.with_(prompt="a dog"),
+            created_at=now - 20,
+            state=JobState.RUNNING,
+            submitted_at=now - 19,
+            started_at=now - 10,
+        )
+    )
+    svc.put(make_job(SPEC, created_at=now - 5, kind=JobKind.UPGRADE_1080P, parent_id=a.id))
+    return svc
+
+
+def test_model_passes_qtmodeltester(qtmodeltester, qtbot):
+    svc = _service_with_jobs()
+    model = TaskListModel(svc, throttle_ms=1)
+    qtmodeltester.check(model, force_py=True)
+    qtmodeltester.check(model)
+    # Mutations under the tester: insert, update, remove.
+    job = svc.submit(SPEC.with_(prompt="new one"))
+    svc.change(job.id, state=JobState.QUEUED, submitted_at=time.time())
+    model.flush()
+    model.remove_job(job.id)
+    qtmodeltester.check(model)
+    model.detach()
+
+
+def test_children_follow_their_parent_newest_first():
+    svc = _service_with_jobs()
+    model = TaskListModel(svc)
+    prompts = [model.job_at(r).spec.prompt for r in range(model.rowCount())]
+    depths = [model.index(r).data(Roles.Depth) for r in range(model.rowCount())]
+    assert prompts == ["a dog", "a cat surfing a wave", "a cat surfing a wave"]
+    assert depths == [0, 0, 1]
+    assert "1080p of" in model.index(2).data(Roles.ParentLabel)
+    # A new generation goes on top, a new child under its parent.
+    new = svc.submit(SPEC.with_(prompt="newest"))
+    assert model.job_at(0).id == new.id
+    child = svc.upgrade(new.id, JobKind.UPGRADE_4K)
+    assert model.job_at(1).id == child.id
+    model.detach()
+
+
+def test_updates_are_throttled_into_one_datachanged(qtbot):
+    svc = _service_with_jobs()
+    model = TaskListModel(svc, throttle_ms=100, tick_ms=60_000)
+    running = next(j for j in svc.jobs() if j.state is JobState.RUNNING)
+    seen: list[tuple[int, int]] = []
+    model.dataChanged.connect(lambda a, b, _r=None: seen.append((a.row(), b.row())))
+    for i in range(50):  # 50 progress updates (like download chunks)
+        svc.change(running.id, download_progress=i / 50)
+    assert seen == []  # nothing repainted per update
+    qtbot.waitUntil(lambda: len(seen) == 1, timeout=2000)
+    qtbot.wait(150)
+    assert len(seen) == 1
+    row = model.index_of(running.id).row()
+    assert seen[0] == (row, row)
+    model.detach()
+
+
+def test_time_text_separates_queue_and_run():
+    job = make_job(SPEC, submitted_at=100.0, started_at=112.0, state=JobState.RUNNING)
+    assert time_text(job, now=212.0) == "queued 0:12 · running 1:40"
+    done = make_job(SPEC, submitted_at=100.0, started_at=112.0, finished_at=130.0, state=JobState.DONE)
+    assert time_text(done, now=9999.0) == "queued 0:12 · running 0:18"
+
+
+def test_filter_proxy_by_text_and_state(qtmodeltester):
+    svc = _service_with_jobs()
+    model = TaskListModel(svc)
+    proxy = TaskFilterProxy()
+    proxy.setSourceModel(model)
+    qtmodeltester.check(proxy)
+    proxy.set_text("dog")
+    assert proxy.rowCount() == 1
+    proxy.set_text("")
+    proxy.set_states(frozenset({JobState.DONE}))
+    assert proxy.rowCount() == 1
+    assert proxy.index(0, 0).data(Roles.State) == "done"
+    proxy.set_states(None)
+    assert proxy.rowCount() == 3
+    assert not model.index(0).parent().isValid() and model.rowCount(model.index(0)) == 0
+    assert model.data(QModelIndex()) is None
+    model.detach()
