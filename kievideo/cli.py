@@ -136,7 +136,8 @@ progress:
   --wait (and wait, batch) show live progress on stderr: one redrawn line with a bar on a
   terminal, plain lines otherwise ("veo3_fast 3f2a9c… running 1:12"). stdout carries only
   results (with --json: one JSON object per task with task_id, job_id, job_key,
-  provider, model, state, files, error {{code, message}} or null, ...).
+  provider, model, state, files, error {{code, message, kind}} or null, ...; kind is
+  "network" when the provider could not be reached: nothing was sent).
 
 TASK_ID:
   the provider's task id, the local job id, or a unique prefix of the local job id
@@ -183,8 +184,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="use an embedded simulator with a demo key (no network, no cost); "
         "tasks go to a separate store under DATA_DIR/demo/",
     )
-    p.add_argument("--api-base", metavar="URL", help="kie.ai (or unified) API base URL (default: production)")
-    p.add_argument("--upload-base", metavar="URL", help="kie.ai file upload base URL (default: production)")
+    p.add_argument(
+        "--api-base",
+        metavar="URL",
+        type=_base_url,
+        help="kie.ai (or unified) API base URL (default: production)",
+    )
+    p.add_argument(
+        "--upload-base",
+        metavar="URL",
+        type=_base_url,
+        help="kie.ai file upload base URL (default: production)",
+    )
     p.add_argument(
         "--data-dir",
         metavar="DIR",
@@ -308,6 +319,28 @@ def build_parser() -> argparse.ArgumentParser:
 def _models_help() -> str:
     parts = [f"{kind.value}: {', '.join(models)}" for kind, models in rules.MODELS.items()]
     return "model id; " + "; ".join(parts)
+
+
+def _base_url(text: str) -> str:
+    """An http(s) base URL with a host (argparse ``type=``: a bad one is a usage error, exit 2)."""
+    from urllib.parse import urlsplit
+
+    value = text.strip()
+    try:
+        parts = urlsplit(value)
+        _ = parts.port  # ValueError for a port that is not a number or out of range
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a valid URL: {text!r}") from None
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        raise argparse.ArgumentTypeError(
+            f"not an http(s) URL with a host: {text!r} (for example https://api.kie.ai)"
+        )
+    if parts.username is not None or parts.password is not None:
+        raise argparse.ArgumentTypeError(
+            "a base URL must not carry a user name or password; the API key goes in the keyring "
+            "or $" + KEY_ENV
+        )
+    return value
 
 
 def _positive_int(text: str) -> int:
@@ -736,9 +769,15 @@ def job_error(job: Job) -> dict[str, Any] | None:
             "code": job.error_code,
             "message": job.error_message or _default_error(job),
             "provider_message": job.provider_message,
+            "kind": job.extra.get("error_kind"),  # "network", "not_video" or null
         }
     if job.state in (JobState.EXPIRED, JobState.STOPPED):
-        return {"code": None, "message": _default_error(job), "provider_message": job.provider_message}
+        return {
+            "code": None,
+            "message": _default_error(job),
+            "provider_message": job.provider_message,
+            "kind": job.extra.get("error_kind"),
+        }
     return None
 
 
@@ -787,8 +826,10 @@ def exit_code_for_job(job: Job) -> ExitCode:
     code = job.error_code
     if code == 401:
         return ExitCode.AUTH
+    if job.state is JobState.FAILED and job.extra.get("error_kind") == ERROR_KIND_NETWORK:
+        return ExitCode.NETWORK  # the create never got through: nothing was sent or billed
     if job.state is JobState.FAILED and code is None and _NETWORK_HINT in (job.error_message or "").lower():
-        return ExitCode.NETWORK  # the create never got through (the service says "nothing was sent")
+        return ExitCode.NETWORK  # jobs written before error_kind existed: the service's text
     if not job.is_final:
         return ExitCode.INTERRUPTED
     return ExitCode.FAILED
@@ -796,6 +837,9 @@ def exit_code_for_job(job: Job) -> ExitCode:
 
 #: every transport failure text of the api layer ends "Check your network connection."
 _NETWORK_HINT = "network connection"
+#: ``Job.extra["error_kind"]`` of a create that never reached the provider (the same value as
+#: kievideo.core.service.ERROR_KIND_NETWORK; not imported, so `list`/`status` stay light)
+ERROR_KIND_NETWORK = "network"
 
 
 def _worst(codes: Iterable[ExitCode]) -> ExitCode:
@@ -1372,17 +1416,17 @@ def build_registry(ctx: Context, keys: KeySource, prefs: GuiPrefs) -> ProviderRe
     api_base = ctx.sim.api_url if ctx.sim is not None else args.api_base
     upload_base = ctx.sim.upload_url if ctx.sim is not None else args.upload_base
     profiles = []
-    for name, base in prefs.unified:
-        if name == "kie":
-            continue
-        with contextlib.suppress(ValueError):
-            profiles.append(ProviderProfile(name, "unified", name, api_base or base))
-    if api_base and "unified" not in {p.name for p in profiles}:
-        profiles.append(ProviderProfile("unified", "unified", "Unified video API", api_base))
     try:
+        for name, base in prefs.unified:
+            if name == "kie":
+                continue
+            with contextlib.suppress(ValueError):  # a broken GUI profile: skipped, as in the app
+                profiles.append(ProviderProfile(name, "unified", name, api_base or base))
+        if api_base and "unified" not in {p.name for p in profiles}:
+            profiles.append(ProviderProfile("unified", "unified", "Unified video API", api_base))
         return ProviderRegistry(keys, profiles, kie_api_base=api_base, kie_upload_base=upload_base)
-    except ValueError as exc:  # a malformed --api-base
-        raise CliError(str(exc), ExitCode.USAGE) from None
+    except ValueError as exc:  # a malformed --api-base / --upload-base (argparse checks them too)
+        raise CliError(f"argument --api-base/--upload-base: {exc}", ExitCode.USAGE) from None
 
 
 def fix_profile(ctx: Context, spec: JobSpec) -> JobSpec:

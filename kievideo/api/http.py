@@ -11,6 +11,12 @@ Everything money- or secret-sensitive lives here, once:
   server. Only a connection that never opened is retried, and a 429 (kie.ai documents it as
   "rejected, not queued"). Anything else without a usable answer is an
   :class:`~kievideo.api.errors.AmbiguousSubmitError`.
+* A caller that must record "about to send" durably (the service's sent-marker) takes the
+  :class:`CreateLimiter` slot FIRST with :meth:`ApiTransport.acquire_create_slot` and sends the
+  create inside :meth:`ApiTransport.prepaid_create`; the create then does not wait again.
+* Every answer is streamed and read at most :attr:`HttpConfig.max_response_bytes` deep (a
+  larger ``Content-Length`` is refused before reading): a hostile or broken server cannot make
+  the app read (or parse) an endless body.
 * Result files are fetched with :func:`open_file_client`, which carries no credentials at all.
 """
 
@@ -18,6 +24,8 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
+import contextvars
 import email.utils
 import functools
 import json
@@ -26,7 +34,7 @@ import random
 import re
 import ssl
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC
 from typing import Any, Literal, TypeVar
@@ -148,6 +156,9 @@ class HttpConfig:
     retry_after_cap: float = 120.0
     #: how often a paid create answered 429 ("rejected, not queued") is sent again
     max_create_rate_limit_retries: int = 3
+    #: the most bytes of one answer that are read (a kie.ai answer is a few KB); a larger
+    #: answer is refused as a MalformedResponseError ("too large")
+    max_response_bytes: int = 4 * 1024 * 1024
 
 
 def parse_retry_after(
@@ -248,6 +259,59 @@ class CreateLimiter:
                 await self._sleep(wait)
 
 
+class CreateSlot:
+    """One place in a :class:`CreateLimiter` window, taken before a paid create is sent.
+
+    The place counts from the moment it was taken, whether or not the create is then sent
+    (conservative: the window never lets more than ``max_calls`` through). It covers exactly
+    one create: the first attempt of the first paid call made inside
+    :meth:`ApiTransport.prepaid_create`. A second create, or a resend after a 429, takes a new
+    place as usual.
+    """
+
+    __slots__ = ("_limiter", "_used")
+
+    def __init__(self, limiter: CreateLimiter | None) -> None:
+        self._limiter = limiter
+        self._used = False
+
+    @property
+    def used(self) -> bool:
+        return self._used
+
+    def take(self, limiter: CreateLimiter | None) -> bool:
+        """Use this slot for a create through ``limiter``: True once, for the same limiter."""
+        if self._used or limiter is None or limiter is not self._limiter:
+            return False
+        self._used = True
+        return True
+
+    def __repr__(self) -> str:
+        return f"CreateSlot(used={self._used})"
+
+
+#: the slot a caller took for the next paid create in this task (see ApiTransport.prepaid_create)
+_PREPAID_SLOT: contextvars.ContextVar[CreateSlot | None] = contextvars.ContextVar(
+    "kievideo_prepaid_create_slot", default=None
+)
+
+
+class ResponseTooLargeError(MalformedResponseError):
+    """The answer was larger than :attr:`HttpConfig.max_response_bytes` (refused unread).
+
+    For a paid create it becomes an AmbiguousSubmitError like any unreadable answer (the request
+    did leave). It is not repeated at once by the transport: a server that sends a huge answer
+    sends it again a few milliseconds later, and each try costs up to the cap in bandwidth. The
+    caller's own schedule (the poller's next poll) is the retry.
+    """
+
+    default_message = "The provider's answer was too large to be a real answer, so kievideo did not read it."
+
+    @property
+    def retryable(self) -> bool:
+        return False
+
+
 @dataclass(frozen=True, slots=True)
 class Envelope:
     """One parsed answer: body ``code``/``msg``/``data`` (kie.ai style) plus the whole JSON.
@@ -300,8 +364,7 @@ def _message_of(body: Mapping[str, Any]) -> str:
 _TITLE = re.compile(rb"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
 
 
-def _describe_non_json(response: httpx.Response) -> str:
-    body = response.content
+def _describe_non_json(response: httpx.Response, body: bytes) -> str:
     ctype = response.headers.get("content-type", "no content type").split(";")[0]
     if not body.strip():
         return f"an empty body (HTTP {response.status_code})"
@@ -388,6 +451,30 @@ class ApiTransport:
     async def aclose(self) -> None:
         await self._client.aclose()
 
+    # -- create pacing ------------------------------------------------------------------------
+
+    async def acquire_create_slot(self) -> CreateSlot:
+        """Wait for a place in this account's create window (at once when there is no limiter).
+
+        Take it BEFORE writing anything that says "the create is going out", then send the
+        create inside :meth:`prepaid_create` so it does not wait a second time. A slot that is
+        never used still counts in the window.
+        """
+        if self.limiter is not None:
+            await self.limiter.acquire()
+        return CreateSlot(self.limiter)
+
+    @contextlib.contextmanager
+    def prepaid_create(self, slot: CreateSlot | None) -> Iterator[None]:
+        """Inside this block, the first attempt of the first paid create uses ``slot`` instead of
+        waiting in the limiter (``None``: the create waits as usual). Context-local: other tasks
+        are not affected."""
+        token = _PREPAID_SLOT.set(slot)
+        try:
+            yield
+        finally:
+            _PREPAID_SLOT.reset(token)
+
     async def __aenter__(self) -> ApiTransport:
         return self
 
@@ -454,14 +541,18 @@ class ApiTransport:
         safe_url = redact_url(url)
         attempt = 0  # retries used for idempotent calls and connection failures
         rate_limited = 0  # 429 answers to a create
+        prepaid = _PREPAID_SLOT.get() if not idempotent else None
         while True:
             if not idempotent and self.limiter is not None:
-                await self.limiter.acquire()
+                # The caller's slot covers the first attempt only; a resend takes a new place.
+                if prepaid is None or not prepaid.take(self.limiter):
+                    await self.limiter.acquire()
+                prepaid = None
             started = time.monotonic()
             retry_after: float | None = None
             error: ApiError
             try:
-                response = await self._send(
+                response, body = await self._send(
                     method, url, params=params, json_body=json_body, content=content, headers=headers
                 )
                 log.debug(
@@ -475,7 +566,7 @@ class ApiTransport:
                 retry_after = parse_retry_after(
                     response.headers.get("retry-after"), cap=self.config.retry_after_cap
                 )
-                envelope = self._interpret(response, method, safe_url, accept_codes, retry_after)
+                envelope = self._interpret(response, body, method, safe_url, accept_codes, retry_after)
                 return parse(envelope)
             except httpx.DecodingError as exc:
                 # The body arrived but could not be decoded (bad gzip, ...): an unreadable answer.
@@ -557,7 +648,9 @@ class ApiTransport:
         json_body: Mapping[str, Any] | None,
         content: ContentFactory | None,
         headers: Mapping[str, str] | None,
-    ) -> httpx.Response:
+    ) -> tuple[httpx.Response, bytes]:
+        """Send, follow a GET's redirects, and read the answer (capped). The response returned
+        is closed; its body is the bytes returned with it."""
         request = self._client.build_request(
             method,
             url,
@@ -567,24 +660,46 @@ class ApiTransport:
             headers=dict(headers) if headers else None,
         )
         self._authorize(request)
-        response = await self._client.send(request)
-        # Only reads follow redirects: a POST is never replayed to somewhere else. Each hop gets
-        # the key only if its origin is one of ours (compare scheme, host and port exactly).
-        hops = 0
-        while method == "GET" and response.is_redirect and hops < _MAX_REDIRECTS:
-            location = response.headers.get("location", "")
+        response = await self._client.send(request, stream=True)
+        try:
+            # Only reads follow redirects: a POST is never replayed to somewhere else. Each hop
+            # gets the key only if its origin is one of ours (scheme, host and port exactly).
+            hops = 0
+            while method == "GET" and response.is_redirect and hops < _MAX_REDIRECTS:
+                location = response.headers.get("location", "")
+                await response.aclose()
+                next_url = response.url.join(location)
+                hops += 1
+                log.debug("redirect %d to %s", hops, redact_url(next_url))
+                request = self._client.build_request("GET", next_url)
+                self._authorize(request)
+                response = await self._client.send(request, stream=True)
+            body = await self._read_capped(response, method, redact_url(response.url))
+        finally:
             await response.aclose()
-            next_url = response.url.join(location)
-            hops += 1
-            log.debug("redirect %d to %s", hops, redact_url(next_url))
-            request = self._client.build_request("GET", next_url)
-            self._authorize(request)
-            response = await self._client.send(request)
-        return response
+        return response, body
+
+    async def _read_capped(self, response: httpx.Response, method: str, safe_url: str) -> bytes:
+        """The (decoded) body, at most ``config.max_response_bytes``; ResponseTooLargeError past
+        that, or at once when ``Content-Length`` already says so."""
+        cap = self.config.max_response_bytes
+        declared = response.headers.get("content-length")
+        status = response.status_code
+        if declared is not None and declared.strip().isdigit() and int(declared) > cap:
+            raise _too_large(status, cap, f"Content-Length: {int(declared)}", method, safe_url)
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in response.aiter_bytes():
+            size += len(chunk)
+            if size > cap:
+                raise _too_large(status, cap, f"more than {cap} bytes", method, safe_url)
+            chunks.append(chunk)
+        return b"".join(chunks)
 
     def _interpret(
         self,
         response: httpx.Response,
+        content: bytes,
         method: str,
         safe_url: str,
         accept_codes: frozenset[int],
@@ -605,14 +720,14 @@ class ApiTransport:
             )
         body: Any = None
         is_json = False
-        if response.content.strip():
+        if content.strip():
             try:
-                body = json.loads(response.content)
+                body = json.loads(content)
                 is_json = True
             except ValueError:  # includes UnicodeDecodeError
                 pass
         if not is_json:
-            desc = self.scrub(_describe_non_json(response))
+            desc = self.scrub(_describe_non_json(response, content))
             if status >= 500:
                 raise ServerError(
                     f"The provider failed with HTTP {status} and sent {desc} instead of JSON.",
@@ -663,6 +778,17 @@ class ApiTransport:
             # Either way a transient server-side fault, not a bad request.
             raise ServerError(code=code, http_status=status, provider_message=msg or None, **where)
         raise error_for_code(code, msg or None, http_status=status, retry_after=retry_after, **where)
+
+
+def _too_large(status: int, cap: int, detail: str, method: str, safe_url: str) -> ResponseTooLargeError:
+    mib = cap / (1024 * 1024)
+    return ResponseTooLargeError(
+        f"The provider's answer was too large (over {mib:g} MB), so kievideo did not read it.",
+        http_status=status,
+        provider_message=f"answer too large: {detail} (HTTP {status})",
+        method=method,
+        url=safe_url,
+    )
 
 
 def _as_envelope(envelope: Envelope) -> Envelope:

@@ -15,7 +15,13 @@ restarts, and must never leave something that *looks* like a finished video when
 * at the end: fsync the file, move it to ``dest`` *without ever overwriting* (hard link, which
   fails if ``dest`` exists, then unlink), fsync the directory, drop the sidecar;
 * the ``.part`` is flock-ed for the whole download, so the GUI and the CLI resuming the same
-  job cannot both write it (the second gets :class:`DownloadInProgressError`).
+  job cannot both write it (the second gets :class:`DownloadInProgressError`);
+* a ``200``/``206`` with an empty body is never a finished file, and with ``expect_video=True``
+  (what the service asks for) neither is a ``text/*``, JSON or XML answer, nor a file that does not
+  start like a video container (MP4/MOV: an ``ftyp``/``moov``/``mdat``/``free``/``skip``/``wide``
+  box; WebM/Matroska: the EBML magic ``1A 45 DF A3``). Such an answer is retried like any other
+  transient failure, without touching what is already on disk, and when the host keeps sending
+  it, :class:`NotAVideoError` tells the caller to fetch a fresh URL. It never reaches ``dest``.
 
 The HTTP client carries no credentials: result files are on other hosts than the API, and the
 API key must never go there.
@@ -36,7 +42,7 @@ import re
 import sys
 import threading
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,9 +63,11 @@ __all__ = [
     "DownloadIntegrityError",
     "DownloadResult",
     "Downloader",
+    "NotAVideoError",
     "ProgressCallback",
     "UrlExpiredError",
     "default_file_client",
+    "looks_like_video",
     "sidecar_path",
 ]
 
@@ -73,6 +81,10 @@ _IN_FLIGHT = 4  # queued write batches per download: memory <= (_IN_FLIGHT + 1) 
 _SIDECAR_VERSION = 1
 _EXPIRED_STATUSES = frozenset({401, 403, 404, 410})
 _TRANSIENT_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
+#: ISO BMFF (MP4/MOV/M4V) top-level boxes a video file starts with (type at bytes 4..8)
+_VIDEO_BOXES = frozenset({b"ftyp", b"moov", b"mdat", b"free", b"skip", b"wide"})
+_EBML_MAGIC = b"\x1a\x45\xdf\xa3"  # WebM / Matroska
+_HEAD_BYTES = 16  # enough of the body to tell a video container from a page
 _CONTENT_RANGE = re.compile(r"^\s*bytes\s+(\d+)-(\d+)/(\d+|\*)\s*$", re.IGNORECASE)
 
 
@@ -98,6 +110,20 @@ class DownloadInProgressError(DownloadError):
     ``NAME.part`` right now. Nothing was touched; the other one will finish the file."""
 
 
+class NotAVideoError(DownloadError):
+    """The file host kept answering 200/206 with something that is not the video (an empty
+    body, a JSON or HTML page, bytes without a video container signature), on every retry.
+
+    Nothing was moved to ``dest`` and the partial file was left as it was. Ask the provider for
+    a fresh URL and call again; ``what`` says what came instead (no URL, no token).
+    """
+
+    def __init__(self, what: str, url: str) -> None:
+        self.what = what
+        self.url = url  # kept for the caller; not in str(): signed URLs carry tokens
+        super().__init__(f"the file host ({_host(url)}) sent {what} instead of the video")
+
+
 class DownloadIntegrityError(DownloadError):
     """The finished file does not have the expected size or SHA-256. The partial file is
     deleted: retrying would only reproduce it."""
@@ -116,10 +142,19 @@ class _Transient(Exception):
     """A failure worth retrying. ``progressed``: bytes were written in this attempt, so the
     failure budget starts afresh (a slow, choppy link should still get there)."""
 
-    def __init__(self, message: str, *, progressed: bool = False, retry_after: float | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        progressed: bool = False,
+        retry_after: float | None = None,
+        not_video: str | None = None,
+    ) -> None:
         super().__init__(message)
         self.progressed = progressed
         self.retry_after = retry_after
+        #: what came instead of the video (the answer was not the file at all)
+        self.not_video = not_video
 
 
 @dataclass(slots=True)
@@ -160,6 +195,22 @@ class _HashCarry:
     def reset(self) -> None:
         self.hasher = hashlib.sha256()
         self.length = 0
+
+
+def looks_like_video(head: bytes) -> bool:
+    """Do the first bytes of a file start a video container (MP4/MOV box, WebM/Matroska EBML)?"""
+    return (len(head) >= 8 and head[4:8] in _VIDEO_BOXES) or head[:4] == _EBML_MAGIC
+
+
+def _is_page_type(content_type: str | None) -> str | None:
+    """The media type when it says "a page or a message", not a file: text/*, JSON, XML (an S3
+    or CDN error document)."""
+    ctype = (content_type or "").split(";", 1)[0].strip().lower()
+    if ctype.startswith("text/") or ctype in ("application/json", "application/xml"):
+        return ctype
+    if ctype.endswith(("+json", "+xml")):
+        return ctype
+    return None
 
 
 def sidecar_path(dest: Path) -> Path:
@@ -235,6 +286,7 @@ class Downloader:
         progress: ProgressCallback | None = None,
         expected_sha256: str | None = None,
         expected_size: int | None = None,
+        expect_video: bool = False,
     ) -> DownloadResult:
         """Fetch ``url`` into ``dest`` (which must not exist: pick it with
         :func:`kievideo.core.naming.unique_path`, and reuse the same ``dest`` to resume).
@@ -243,9 +295,13 @@ class Downloader:
         starts), on the loop thread; throttle UI updates on the caller's side. An exception it
         raises aborts the download and keeps the partial file.
 
-        Raises UrlExpiredError (fetch a new URL and call again), DownloadInProgressError
-        (someone else is downloading this file right now), DownloadIntegrityError,
-        DownloadError, FileExistsError, OSError (disk full...: not retried).
+        ``expect_video``: only a video container (see :func:`looks_like_video`) is a finished
+        file; a ``text/*``/JSON answer or other bytes are retried, then NotAVideoError.
+
+        Raises UrlExpiredError (fetch a new URL and call again), NotAVideoError (likewise),
+        DownloadInProgressError (someone else is downloading this file right now),
+        DownloadIntegrityError, DownloadError, FileExistsError, OSError (disk full...: not
+        retried).
         """
         dest = Path(dest)
         part, side = part_path(dest), sidecar_path(dest)
@@ -261,7 +317,7 @@ class Downloader:
         lock = await loop.run_in_executor(None, _lock_part, part, dest)
         try:
             return await self._download_locked(
-                url, dest, part, side, progress, expected_sha256, expected_size
+                url, dest, part, side, progress, expected_sha256, expected_size, expect_video
             )
         finally:
             _unlock(lock)
@@ -275,6 +331,7 @@ class Downloader:
         progress: ProgressCallback | None,
         expected_sha256: str | None,
         expected_size: int | None,
+        expect_video: bool = False,
     ) -> DownloadResult:
         loop = asyncio.get_running_loop()
         carry = _HashCarry()
@@ -282,11 +339,13 @@ class Downloader:
         while True:
             attempts += 1
             try:
-                outcome = await self._attempt(url, part, side, progress, carry)
+                outcome = await self._attempt(url, part, side, progress, carry, expect_video)
                 break
             except _Transient as e:
                 failures = 1 if e.progressed else failures + 1
                 if failures > self._max_retries or attempts >= self._max_attempts:
+                    if e.not_video is not None:
+                        raise NotAVideoError(e.not_video, url) from e
                     raise DownloadError(
                         f"download from {_host(url)} failed after {attempts} attempts: {e}"
                     ) from e
@@ -326,7 +385,13 @@ class Downloader:
     # ---- one HTTP exchange -------------------------------------------------------------------
 
     async def _attempt(
-        self, url: str, part: Path, side: Path, progress: ProgressCallback | None, carry: _HashCarry
+        self,
+        url: str,
+        part: Path,
+        side: Path,
+        progress: ProgressCallback | None,
+        carry: _HashCarry,
+        expect_video: bool = False,
     ) -> _Outcome:
         loop = asyncio.get_running_loop()
         offset, meta = await loop.run_in_executor(None, _load_state, part, side)
@@ -339,9 +404,21 @@ class Downloader:
         written = [0]  # bytes written in this attempt, visible to the except clause
         try:
             async with self._client.stream("GET", url, headers=headers) as resp:
-                return await self._consume(resp, url, part, side, offset, meta, progress, carry, written)
+                outcome = await self._consume(
+                    resp, url, part, side, offset, meta, progress, carry, written, expect_video
+                )
         except httpx.TransportError as e:  # timeouts, resets, truncated bodies (RemoteProtocolError)
             raise _Transient(f"{type(e).__name__}: {e}", progressed=written[0] > 0) from e
+        if expect_video:
+            # The whole file is on disk: whatever the headers said, it must start like a video
+            # (this also covers a prefix kept from an earlier attempt or process).
+            head = await loop.run_in_executor(None, _read_head, part)
+            if not looks_like_video(head):
+                await loop.run_in_executor(None, _reset, part, side)
+                carry.reset()
+                what = f"a {outcome.size}-byte file that is not a video"
+                raise _Transient(what, not_video=what)
+        return outcome
 
     async def _consume(
         self,
@@ -354,6 +431,7 @@ class Downloader:
         progress: ProgressCallback | None,
         carry: _HashCarry,
         written: list[int],
+        expect_video: bool = False,
     ) -> _Outcome:
         loop = asyncio.get_running_loop()
         status = resp.status_code
@@ -375,6 +453,11 @@ class Downloader:
         encoded = resp.headers.get("content-encoding", "identity").lower() not in ("", "identity")
         etag = resp.headers.get("etag")
         length = _int_or_none(resp.headers.get("content-length"))
+        page = _is_page_type(resp.headers.get("content-type")) if expect_video else None
+        pieces = _Pieces(resp.aiter_bytes() if encoded else resp.aiter_raw())
+        if length == 0:
+            # Nothing at all is never the file (and must not empty a partial file we keep).
+            raise _Transient(f"an empty answer (HTTP {status})", not_video=f"an empty answer (HTTP {status})")
         resumed = False
         total: int | None
         expect: int | None
@@ -392,12 +475,32 @@ class Downloader:
                 await loop.run_in_executor(None, _reset, part, side)
                 carry.reset()
                 raise _Transient("the server sent an unexpected byte range; starting over")
+            if page is not None:
+                # A page where the rest of the video should be: start over from byte 0, where the
+                # next answer's first bytes can be checked.
+                await loop.run_in_executor(None, _reset, part, side)
+                carry.reset()
+                sent = f"{page} content (HTTP 206)"
+                raise _Transient(sent, not_video=sent)
             expect = cr[1] - cr[0] + 1
             total = cr[2] if cr[2] is not None else meta.total
             etag = etag or meta.etag
             resumed = True
         else:
-            # 200: the whole file (first attempt, content changed, or no range support).
+            # 200: the whole file (first attempt, content changed, or no range support). Look at
+            # its first bytes BEFORE the partial file is started over: an answer that is no file
+            # (empty, a page) must not destroy what an earlier attempt kept.
+            head = await pieces.peek(_HEAD_BYTES)
+            what: str | None = None
+            if not head:
+                what = "an empty answer (HTTP 200)"
+            elif expect_video and not looks_like_video(head):
+                shown = length if length is not None else f"{len(head)}+"
+                what = f"{page} content ({shown} bytes)" if page else "bytes that are not a video file"
+            elif page is not None:
+                log.warning("the file host labels a video as %s; keeping it", page)
+            if what is not None:
+                raise _Transient(what, not_video=what)
             offset = 0
             carry.reset()
             expect = None if encoded else length
@@ -420,7 +523,7 @@ class Downloader:
                 batch: list[bytes] = []
                 batch_len = 0
                 try:
-                    async for piece in resp.aiter_bytes() if encoded else resp.aiter_raw():
+                    async for piece in pieces:
                         batch.append(piece)
                         batch_len += len(piece)
                         if batch_len >= self._chunk:
@@ -556,6 +659,44 @@ def _load_state(part: Path, side: Path) -> tuple[int, _Meta | None]:
     if meta.total is not None and size > meta.total:
         return 0, None
     return size, meta
+
+
+class _Pieces:
+    """The body's pieces, with a look at its first bytes before they are consumed."""
+
+    def __init__(self, source: AsyncIterator[bytes]) -> None:
+        self._it = source.__aiter__()
+        self._head: deque[bytes] = deque()
+        self._done = False
+
+    async def peek(self, n: int) -> bytes:
+        """At least ``n`` bytes from the start (fewer only when the body ends), unconsumed."""
+        have = sum(len(p) for p in self._head)
+        while have < n and not self._done:
+            try:
+                piece = await self._it.__anext__()
+            except StopAsyncIteration:
+                self._done = True
+                break
+            if piece:
+                self._head.append(piece)
+                have += len(piece)
+        return b"".join(self._head)[:n]
+
+    def __aiter__(self) -> _Pieces:
+        return self
+
+    async def __anext__(self) -> bytes:
+        if self._head:
+            return self._head.popleft()
+        if self._done:
+            raise StopAsyncIteration
+        return await self._it.__anext__()
+
+
+def _read_head(part: Path) -> bytes:
+    with open(part, "rb") as f:
+        return f.read(_HEAD_BYTES)
 
 
 def _start_part(part: Path, side: Path, meta: _Meta | None) -> None:

@@ -37,7 +37,7 @@ from typing import Any, Literal
 import httpx
 
 from kievideo.api.errors import AuthError, InvalidRequestError, NotFoundError, ValidationError, ValidationKind
-from kievideo.api.http import ApiTransport, CreateLimiter, HttpConfig
+from kievideo.api.http import ApiTransport, CreateLimiter, CreateSlot, HttpConfig
 from kievideo.api.kie import DEFAULT_API_BASE, DEFAULT_UPLOAD_BASE, KieAccount
 from kievideo.api.models import ProviderKind, TaskState, TaskView, UpgradeResult, UploadedFile
 from kievideo.api.runway import AlephGenerateRequest, RunwayExtendRequest, RunwayGenerateRequest
@@ -288,20 +288,38 @@ class ProviderAdapter:
             aspect_ratio=spec.aspect_ratio,
         )
 
-    async def create(self, job: Job) -> str:
-        """Send the paid create of a GENERATE job once; the provider's task id."""
+    async def acquire_create_slot(self) -> CreateSlot:
+        """Wait for a place in this account's create window (kie.ai: 20 creates per 10 s).
+
+        The service takes it BEFORE it writes its "create sent" marker, then passes it to
+        :meth:`create`/:meth:`extend`, which then go out without waiting again: a create that
+        is still waiting here has provably not been sent. An unused slot still counts.
+        """
+        return await self._transport.acquire_create_slot()
+
+    async def create(self, job: Job, *, slot: CreateSlot | None = None) -> str:
+        """Send the paid create of a GENERATE job once; the provider's task id.
+
+        ``slot``: taken with :meth:`acquire_create_slot`; without it the create waits for its
+        place in the limiter itself."""
         self._check_serves(job)
         req = self.build_request(job)
-        if isinstance(req, VeoGenerateRequest):
-            return await self.kie.veo.generate(req)
-        if isinstance(req, RunwayGenerateRequest):
-            return await self.kie.runway.generate(req)
-        if isinstance(req, AlephGenerateRequest):
-            return await self.kie.aleph.generate(req)
-        return await self.unified.create(req)
+        with self._transport.prepaid_create(slot):
+            if isinstance(req, VeoGenerateRequest):
+                return await self.kie.veo.generate(req)
+            if isinstance(req, RunwayGenerateRequest):
+                return await self.kie.runway.generate(req)
+            if isinstance(req, AlephGenerateRequest):
+                return await self.kie.aleph.generate(req)
+            return await self.unified.create(req)
 
-    async def extend(self, job: Job, parent: Job) -> str:
-        """Send the paid extend of ``parent`` once (``job.spec.prompt`` says what happens next)."""
+    async def extend(self, job: Job, parent: Job, *, slot: CreateSlot | None = None) -> str:
+        """Send the paid extend of ``parent`` once (``job.spec.prompt`` says what happens next).
+        ``slot`` as for :meth:`create`."""
+        with self._transport.prepaid_create(slot):
+            return await self._extend(job, parent)
+
+    async def _extend(self, job: Job, parent: Job) -> str:
         if not parent.task_id:
             raise InvalidRequestError("The original video has no task id; it cannot be extended.")
         spec = job.spec

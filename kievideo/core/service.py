@@ -61,7 +61,14 @@ from kievideo.api.errors import (
 from kievideo.api.models import ProviderKind, TaskState, TaskView
 from kievideo.core import rules
 from kievideo.core.clock import Clock, SystemClock
-from kievideo.core.downloads import Downloader, DownloadError, DownloadResult, UrlExpiredError, sidecar_path
+from kievideo.core.downloads import (
+    Downloader,
+    DownloadError,
+    DownloadResult,
+    NotAVideoError,
+    UrlExpiredError,
+    sidecar_path,
+)
 from kievideo.core.jobs import Job, JobKind, JobSpec, JobState, Mode
 from kievideo.core.naming import guess_extension, job_filename, part_path, unique_path
 from kievideo.core.providers import ProviderAdapter, ProviderRegistry
@@ -71,7 +78,7 @@ from kievideo.core.settings import ServiceSettings
 from kievideo.core.store import JobNotFoundError, StaleJobError, TaskStore
 from kievideo.core.uploads import UploadCache
 
-__all__ = ["MESSAGES", "TaskService"]
+__all__ = ["ERROR_KIND_NETWORK", "ERROR_KIND_NOT_VIDEO", "MESSAGES", "TaskService"]
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +88,11 @@ Listener = Callable[[Job], None]
 MESSAGES: dict[str, str] = {
     "uncertain": (
         "This request may have been submitted (and billed), but no answer came back: check your "
+        "provider's logs{logs} before trying again. kievideo will not send it again on its own."
+    ),
+    "uncertain_answer": (
+        "This request may have been submitted (and billed): the provider answered{status} "
+        "without a task id, so kievideo cannot tell whether the task was created; check your "
         "provider's logs{logs} before trying again. kievideo will not send it again on its own."
     ),
     "interrupted_submit": (
@@ -110,6 +122,11 @@ MESSAGES: dict[str, str] = {
     "not_found": "The provider does not know this task (id {task_id}). Check your provider's logs.",
     "upload_failed": "Image {index} could not be uploaded: {reason} Nothing was sent or billed.",
     "download_failed": "The video is ready but the download failed: {reason} kievideo keeps trying.",
+    "download_not_video": (
+        "The video is ready, but the provider's file host sent something that is not a video "
+        "({reason}), also after kievideo asked for a fresh link, so nothing was saved. Try "
+        "again later, or fetch the result from your provider's logs{logs}."
+    ),
     "create_failed_unsent": "{reason} Nothing was sent, so nothing was billed.",
     "rate_limited": (
         "The provider refused the request because too many were sent at once; nothing was billed. "
@@ -139,12 +156,21 @@ X_INDEX = "index"
 X_FOURK_TID = "fourk_task_id"
 X_ACTIVE = "active_s"
 X_DEST = "dest"
+X_DEST_PLANNED = "dest_planned"  # the library name about to be reserved (a crash may leave its .part)
+X_ERROR_KIND = "error_kind"  # why a job failed, for scripts: ERROR_KIND_* below
 X_STOPPED_FROM = "stopped_from"
 X_STOP_REQUESTED = "stop_requested"
 X_WARNING = "warning"
 X_LAST_ERROR = "last_error"
 X_NOT_FOUND = "not_found_count"
 X_DL_ERRORS = "download_errors"
+
+#: ``extra["error_kind"]`` of a FAILED job whose provider could not be reached: its create never
+#: connected (also after retries), or an image upload kept failing on the network. Nothing was
+#: sent or billed; kievideo-cli exits 4 for it.
+ERROR_KIND_NETWORK = "network"
+#: ``extra["error_kind"]`` of a download whose file host kept sending something that is no video
+ERROR_KIND_NOT_VIDEO = "not_video"
 
 #: this process's live services (tokens), for ownership checks inside one process (tests)
 _LIVE_TOKENS: set[str] = set()
@@ -183,6 +209,17 @@ def _snapshot(job: Job) -> Job:
 
 def _provider_logs(job: Job) -> str:
     return _KIE_LOGS if job.spec.provider is not ProviderKind.UNIFIED else ""
+
+
+def uncertain_message(job: Job, exc: ApiError | None) -> str:
+    """What to say about a create that may have been billed: "no answer came back" only when
+    none did (the connection failed); an answer that arrived without a task id (an unreadable
+    body, a 5xx) is called that."""
+    logs = _provider_logs(job)
+    status = exc.http_status if exc is not None else None
+    if status is None:
+        return MESSAGES["uncertain"].format(logs=logs)
+    return MESSAGES["uncertain_answer"].format(status=f" (HTTP {status})", logs=logs)
 
 
 def humanize_failure(view: TaskView) -> str:
@@ -505,6 +542,9 @@ class TaskService:
         if delete_file:
             paths = [p for p in (job.file_path, job.thumb_path, job.extra.get(X_DEST)) if p]
             await asyncio.get_running_loop().run_in_executor(None, _delete_files, paths)
+            planned = job.extra.get(X_DEST_PLANNED)
+            if planned:  # a reservation a crash left behind: only ever an empty, unused .part
+                await asyncio.get_running_loop().run_in_executor(None, _drop_planned, Path(str(planned)))
         for fut in self._waiters.pop(job_id, []):
             if not fut.done():
                 fut.set_exception(KeyError(job_id))
@@ -850,6 +890,8 @@ class TaskService:
             except asyncio.CancelledError:
                 raise
             except ApiError as exc:
+                if isinstance(exc, TransportError):  # the upload host was out of reach: nothing paid
+                    job.extra[X_ERROR_KIND] = ERROR_KIND_NETWORK
                 self._fail(
                     job, MESSAGES["upload_failed"].format(index=i + 1, reason=exc.user_message), exc=exc
                 )
@@ -880,6 +922,12 @@ class TaskService:
         except (KeyError, ValueError) as exc:
             self._fail(job, MESSAGES["create_failed_unsent"].format(reason=str(exc)))
             return
+        # First the place in the provider's create window (kie.ai: 20 per 10 s; up to 10 s of
+        # waiting): a create still waiting there has provably not been sent, so the marker must
+        # not be on disk yet - a crash now resumes the job instead of making it UNCERTAIN.
+        slot = await adapter.acquire_create_slot()
+        if self._jobs.get(job.id) is not job or job.state is not JobState.SUBMITTING or job.task_id:
+            return  # removed or stopped while waiting: nothing was sent
         # The marker goes to disk BEFORE any byte leaves: after a crash it says "maybe sent".
         job.state = JobState.SUBMITTING
         job.submitted_at = self.clock.time()
@@ -889,9 +937,9 @@ class TaskService:
         self._creating.add(job.id)
         try:
             if parent is not None:
-                task_id = await adapter.extend(job, parent)
+                task_id = await adapter.extend(job, parent, slot=slot)
             else:
-                task_id = await adapter.create(job)
+                task_id = await adapter.create(job, slot=slot)
         except AmbiguousSubmitError as exc:
             self._uncertain(job, exc)
             return
@@ -899,6 +947,8 @@ class TaskService:
             if exc.may_have_reached_server:
                 self._uncertain(job, exc)
             else:
+                # The connection never opened (also after retries): nothing left this machine.
+                job.extra[X_ERROR_KIND] = ERROR_KIND_NETWORK
                 self._fail(job, MESSAGES["create_failed_unsent"].format(reason=exc.user_message), exc=exc)
             return
         except RateLimitError as exc:
@@ -1174,14 +1224,13 @@ class TaskService:
                 return
         dest_s = job.extra.get(X_DEST)
         if not dest_s:
-            url0 = job.result_urls[0]
-            name = job_filename(job, ext=guess_extension(url0))
-            dest = await loop.run_in_executor(None, _reserve, self.library_dir, name)
-            job.extra[X_DEST] = str(dest)
-            self._changed(job)
+            dest = await self._reserve_dest(job, guess_extension(job.result_urls[0]))
+            if dest is None:
+                return
         else:
             dest = Path(str(dest_s))
         refreshed = 0
+        not_video = 0
         failures = 0
         result: DownloadResult | None = None
         if await loop.run_in_executor(None, _finished_earlier, dest):
@@ -1197,8 +1246,33 @@ class TaskService:
                     self._notify(job)
 
             try:
-                result = await self.downloader.download(url, dest, progress=progress)
+                result = await self.downloader.download(url, dest, progress=progress, expect_video=True)
                 break
+            except NotAVideoError as exc:
+                # The host keeps answering with something that is no video (an empty body, a JSON
+                # or HTML page): the Downloader retried; now ask the provider for a fresh link,
+                # and give up clearly when that does not help either. Nothing reached the library.
+                if not_video >= 2:
+                    # Give up: no broken file, and no reservation, stays in the library.
+                    await loop.run_in_executor(None, Downloader.discard_partial, dest)
+                    job.extra[X_ERROR_KIND] = ERROR_KIND_NOT_VIDEO
+                    self._fail(
+                        job, MESSAGES["download_not_video"].format(reason=exc.what, logs=_provider_logs(job))
+                    )
+                    return
+                not_video += 1
+                try:
+                    fresh = await self._adapter(job).refresh_urls(job)
+                except RecordExpiredError as rexc:
+                    self._expire(job, rexc)
+                    return
+                except ApiError as aexc:
+                    job.extra[X_LAST_ERROR] = aexc.user_message
+                    fresh = ()
+                if fresh and fresh != job.result_urls:
+                    job.result_urls = fresh
+                    self._changed(job)
+                continue
             except UrlExpiredError:
                 now = self.clock.time()
                 if refreshed >= 2 or (job.expires_at is not None and now > job.expires_at + 86400):
@@ -1219,10 +1293,11 @@ class TaskService:
                 continue
             except FileExistsError:
                 # Something else took the name meanwhile: never overwrite, take a new name.
-                name = job_filename(job, ext=guess_extension(url))
-                dest = await loop.run_in_executor(None, _reserve, self.library_dir, name)
-                job.extra[X_DEST] = str(dest)
-                self._changed(job)
+                job.extra.pop(X_DEST, None)
+                fresh_dest = await self._reserve_dest(job, guess_extension(url))
+                if fresh_dest is None:
+                    return
+                dest = fresh_dest
                 continue
             except (DownloadError, OSError) as exc:
                 failures += 1
@@ -1248,6 +1323,42 @@ class TaskService:
         if thumb and self._jobs.get(job.id) is job:
             job.thumb_path = thumb
             self._changed(job)
+
+    async def _reserve_dest(self, job: Job, ext: str) -> Path | None:
+        """Claim the job's library name and store it on the job (``extra["dest"]``).
+
+        The name is written to the job (``extra["dest_planned"]``) BEFORE its empty ``NAME.part``
+        is created, so a crash in between never leaves a reservation nobody knows about: the
+        restart adopts that empty ``.part`` (see :func:`_adopt_planned`) instead of taking
+        ``NAME-2``. None when the job went away meanwhile.
+        """
+        loop = asyncio.get_running_loop()
+        planned_s = job.extra.get(X_DEST_PLANNED)
+        if planned_s:
+            # Rare (only after a crash): ask the store, which also knows the other process's jobs.
+            others = {
+                str(p)
+                for j in [*self.store.active(), *self._jobs.values()]
+                if j.id != job.id and not j.is_final
+                for p in (j.extra.get(X_DEST), j.extra.get(X_DEST_PLANNED))
+                if p
+            }
+            if str(planned_s) not in others:
+                adopted = await loop.run_in_executor(None, _adopt_planned, Path(str(planned_s)))
+                if adopted is not None:
+                    job.extra[X_DEST] = str(adopted)
+                    job.extra.pop(X_DEST_PLANNED, None)
+                    return adopted if self._save(job) else None
+        name = job_filename(job, ext=ext)
+        planned = await loop.run_in_executor(None, _free_name, self.library_dir, name)
+        job.extra[X_DEST_PLANNED] = str(planned)
+        if not self._save(job):
+            return None
+        dest = await loop.run_in_executor(None, _reserve, self.library_dir, planned.name)
+        job.extra[X_DEST] = str(dest)
+        job.extra.pop(X_DEST_PLANNED, None)
+        self._changed(job)
+        return dest
 
     async def _make_thumbnail(self, job_id: str, video: Path) -> str | None:
         """A poster frame (decoded in an executor); None when the file has none to give."""
@@ -1280,7 +1391,7 @@ class TaskService:
     def _uncertain(self, job: Job, exc: ApiError | None = None) -> None:
         self.scheduler.unwatch(job.id)
         job.state = JobState.UNCERTAIN
-        job.error_message = MESSAGES["uncertain"].format(logs=_provider_logs(job))
+        job.error_message = uncertain_message(job, exc)
         if exc is not None:
             job.error_code = exc.code
             job.provider_message = exc.provider_message or exc.user_message
@@ -1382,9 +1493,55 @@ def _describe(dest: Path) -> DownloadResult:
     return DownloadResult(dest, size, h.hexdigest(), None, True)
 
 
+def _free_name(directory: Path, name: str) -> Path:
+    """The first free library name for ``name`` (not reserved yet)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    return unique_path(directory, name)
+
+
 def _reserve(directory: Path, name: str) -> Path:
+    """Claim ``name`` (or the next free variant) by creating its empty ``NAME.part``."""
     directory.mkdir(parents=True, exist_ok=True)
     return unique_path(directory, name, reserve=True)
+
+
+def _drop_planned(planned: Path) -> None:
+    if _adopt_planned(planned) is not None:
+        part_path(planned).unlink(missing_ok=True)
+
+
+def _adopt_planned(planned: Path) -> Path | None:
+    """``planned`` when its ``NAME.part`` is the empty reservation a crash left behind (empty,
+    no sidecar, no finished file, nobody downloading into it); else None."""
+    part = part_path(planned)
+    try:
+        if planned.exists() or sidecar_path(planned).exists() or part.stat().st_size != 0:
+            return None
+    except OSError:
+        return None
+    try:
+        fd = os.open(part, os.O_RDWR)
+    except OSError:
+        return None
+    try:
+        if sys.platform != "win32":
+            import fcntl
+
+            locked = False
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                locked = True
+            except BlockingIOError:
+                return None  # a download holds it right now: not a stray reservation
+            except OSError:
+                pass  # no locks on this file system: the emptiness check has to do
+            if locked:
+                fcntl.flock(fd, fcntl.LOCK_UN)
+        if os.fstat(fd).st_size != 0:
+            return None
+    finally:
+        os.close(fd)
+    return planned
 
 
 def _missing_files(jobs: list[Job]) -> set[str]:

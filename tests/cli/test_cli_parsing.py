@@ -308,6 +308,51 @@ def test_exit_code_for_job(job: Job, code: cli.ExitCode) -> None:
     assert cli.exit_code_for_job(job) is code
 
 
+def test_exit_code_network_comes_from_error_kind_not_the_text() -> None:
+    from kievideo.core.service import ERROR_KIND_NETWORK
+
+    assert cli.ERROR_KIND_NETWORK == ERROR_KIND_NETWORK
+    job = _job(JobState.FAILED, error_message="Le fournisseur est injoignable.")  # any wording
+    job.extra["error_kind"] = ERROR_KIND_NETWORK
+    assert cli.exit_code_for_job(job) is cli.ExitCode.NETWORK
+    assert cli.job_to_json(job)["error"]["kind"] == "network"
+    other = _job(JobState.FAILED, error_message="The video is not a video.")
+    other.extra["error_kind"] = "not_video"
+    assert cli.exit_code_for_job(other) is cli.ExitCode.FAILED
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "notaurl",
+        "api.kie.ai",
+        "ftp://api.kie.ai",
+        "http://",
+        "https:///path-only",
+        "https://user:secret@api.kie.ai",
+        "http://127.0.0.1:99999",
+        "http://127.0.0.1:port",
+    ],
+)
+@pytest.mark.parametrize("option", ["--api-base", "--upload-base"])
+def test_bad_base_url_is_a_usage_error(option: str, url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        cli.build_parser().parse_args([option, url, "list"])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith("kievideo-cli") and f"argument {option}" in err[-1]
+    assert "secret" not in err[-1]  # a password in the URL is never echoed
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["http://127.0.0.1:8080", "https://api.kie.ai", "https://gw.example/openai/", " HTTPS://Gw.Example "],
+)
+def test_good_base_urls_parse(url: str) -> None:
+    args = cli.build_parser().parse_args(["--api-base", url, "--upload-base", url, "list"])
+    assert args.api_base == url.strip() and args.upload_base == url.strip()
+
+
 def test_worst_exit_code() -> None:
     E = cli.ExitCode
     assert cli._worst([]) is E.OK

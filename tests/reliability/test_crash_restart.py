@@ -427,12 +427,6 @@ def test_crash_after_file_finalized_before_done(tmp_path: Path, figures: dict[st
     figures.update(kills=1, restarts=1, file_downloads=1)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: a kill right after the library name is reserved (empty NAME.part created by "
-    "unique_path(reserve=True)) but before the job stores it in extra['dest'] leaves that empty "
-    "NAME.part in the library forever; the restart reserves NAME-2 instead",
-)
 def test_crash_after_name_reserved_leaves_no_stray_part(tmp_path: Path, figures: dict[str, Any]) -> None:
     with SimServer(SimConfig(speed=SPEED, seed=23, credits=10_000)) as sim:
         bench = CliBench(sim, tmp_path)
@@ -449,12 +443,6 @@ def test_crash_after_name_reserved_leaves_no_stray_part(tmp_path: Path, figures:
         assert not audit.part_files, f"stray partial files after the job is DONE: {audit.part_files}"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: the 'create sent' marker is written BEFORE the client-side CreateLimiter wait "
-    "(20 creates / 10 s), so creates queued behind the limiter are marked sent while provably "
-    "unsent; a crash then turns them UNCERTAIN instead of resubmitting them",
-)
 def test_creates_waiting_in_rate_limiter_are_not_marked_sent(tmp_path: Path, figures: dict[str, Any]) -> None:
     n = 24  # kie.ai allows 20 creates per 10 s: 4 must wait in the client's limiter
     with SimServer(SimConfig(speed=SPEED, seed=24, credits=100_000)) as sim:
