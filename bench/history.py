@@ -1,0 +1,228 @@
+"""Benchmark ``history``: 10,000 tasks in the store, the task list and its memory.
+
+A history of ``--tasks`` jobs is generated first, in a child process, with
+:mod:`bench._history_data` (TaskStore in a temp ``--data-dir`` layout; varied states, models,
+prompts, children). Then, in this process, offscreen (``QT_QPA_PLATFORM=offscreen``) inside a qasync
+loop as in the app:
+
+1. open + first screen: ``ui.wiring.make_service`` (TaskStore open + TaskService, which loads the
+   jobs) -> ``TaskListModel(service)`` -> the real ``TaskListPanel`` (filter proxy, ``TaskView``,
+   ``TaskDelegate``) shown at 560x900 -> the first Paint of the list's viewport has been handled.
+   Target < 100 ms (QApplication creation and imports are not included: ``startup`` covers them);
+2. scrolling: the view scrolls by one page ``--frames`` times (down, then back up); each frame is
+   ``view.viewport().repaint()`` (a synchronous paint), timed. Events queued between frames
+   (thumbnail loads, timers) are processed and timed separately. Target p95 and max < 4 ms;
+3. resident memory with the tasks loaded (after the scrolling): target < 150 MB.
+
+The store alone is also measured (open, ``list()`` of everything, ``list(limit=50)``) for the record.
+
+Run: ``python -m bench.history [--tasks 10000] [--frames 120]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from bench._common import PYTHON, emit, median, percentile, print_table, qt_app_and_loop, rss_kb
+
+BENCH = "history"
+
+
+def _gen(data_dir: Path, n: int) -> None:
+    subprocess.run([PYTHON, "-m", "bench._history_data", str(data_dir), str(n)], check=True)
+
+
+def store_parts(db: Path) -> dict[str, float]:
+    """Open the store and read it the ways the app does; milliseconds."""
+    from kievideo.core.store import TaskStore
+
+    t0 = time.perf_counter()
+    store = TaskStore(db)
+    t1 = time.perf_counter()
+    jobs = store.list()
+    t2 = time.perf_counter()
+    first = store.list(limit=50)
+    t3 = time.perf_counter()
+    n = store.count()
+    t4 = time.perf_counter()
+    store.close()
+    return {
+        "store_open_ms": (t1 - t0) * 1000,
+        "store_list_all_ms": (t2 - t1) * 1000,
+        "store_list_50_ms": (t3 - t2) * 1000,
+        "store_count_ms": (t4 - t3) * 1000,
+        "jobs": len(jobs),
+        "first_page": len(first),
+        "count": n,
+    }
+
+
+async def ui_parts(data_dir: Path, frames: int) -> dict[str, Any]:
+    """Steps 1-3 of the module docstring, on the running qasync loop."""
+    from PySide6.QtCore import QEvent, QObject, QTimer
+
+    from kievideo.core.paths import AppPaths
+    from kievideo.ui.appsettings import AppSettings, open_settings
+    from kievideo.ui.tasklist import TaskListPanel
+    from kievideo.ui.taskmodel import TaskListModel
+    from kievideo.ui.wiring import make_service
+
+    paths = AppPaths.under(data_dir)
+    settings = AppSettings(open_settings(paths.config_dir))
+    rss_before = rss_kb() or 0
+
+    loop = asyncio.get_running_loop()
+    painted: asyncio.Future[float] = loop.create_future()
+
+    def mark() -> None:
+        if not painted.done():
+            painted.set_result(time.perf_counter())
+
+    class FirstPaint(QObject):
+        """Sees the viewport's first Paint event; ``mark`` runs right after it has been handled."""
+
+        seen = False
+
+        def eventFilter(self, obj: QObject, event: QEvent) -> bool:
+            if event.type() == QEvent.Type.Paint and not self.seen:
+                self.seen = True
+                QTimer.singleShot(0, mark)
+            return False
+
+    t0 = time.perf_counter()
+    store, service = make_service(paths, settings, None)
+    t1 = time.perf_counter()
+    model = TaskListModel(service, clock=service.clock.time)
+    t2 = time.perf_counter()
+    panel = TaskListPanel(model, None)
+    panel.resize(560, 900)
+    watcher = FirstPaint()
+    panel.view.viewport().installEventFilter(watcher)
+    t3 = time.perf_counter()
+    panel.show()
+    t4 = await painted
+    panel.view.viewport().removeEventFilter(watcher)
+
+    # Let the first screen's thumbnails arrive (decoded off the GUI thread), then scroll.
+    await asyncio.sleep(0.3)
+    view = panel.view
+    bar = view.verticalScrollBar()
+    step = max(1, bar.pageStep())
+    paint_ms: list[float] = []
+    between_ms: list[float] = []
+    direction = 1
+    for _ in range(frames):
+        value = bar.value() + direction * step
+        if value > bar.maximum() or value < 0:
+            direction = -direction
+            value = bar.value() + direction * step
+        bar.setValue(value)
+        s = time.perf_counter()
+        view.viewport().repaint()
+        paint_ms.append((time.perf_counter() - s) * 1000)
+        # Queued work (thumbnail results, model flush, timers) runs now, on the loop, as in the
+        # app; how long the GUI thread was busy with it shows as the lateness of this sleep.
+        s = time.perf_counter()
+        await asyncio.sleep(0.002)
+        between_ms.append(max(0.0, (time.perf_counter() - s) * 1000 - 2.0))
+    rss_after = rss_kb() or 0
+    rows = model.rowCount()
+    panel.close()
+    model.detach()
+    await service.aclose()
+    store.close()
+    return {
+        "open_store_service_ms": (t1 - t0) * 1000,
+        "model_ms": (t2 - t1) * 1000,
+        "panel_ms": (t3 - t2) * 1000,
+        "show_to_paint_ms": (t4 - t3) * 1000,
+        "first_screen_ms": (t4 - t0) * 1000,
+        "paint_ms": paint_ms,
+        "between_ms": between_ms,
+        "rows": rows,
+        "row_height_px": view.sizeHintForRow(0),
+        "page_px": step,
+        "rss_before_mib": rss_before / 1024,
+        "rss_after_mib": rss_after / 1024,
+    }
+
+
+def _run_ui(data_dir: Path, frames: int) -> dict[str, Any]:
+    _app, loop = qt_app_and_loop()
+    with loop:
+        result: dict[str, Any] = loop.run_until_complete(ui_parts(data_dir, frames))
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Generate the history, measure the store and the UI, print the result lines."""
+    ap = argparse.ArgumentParser(prog="python -m bench.history", description=__doc__.splitlines()[0])
+    ap.add_argument("--tasks", type=int, default=10_000)
+    ap.add_argument("--frames", type=int, default=120)
+    args = ap.parse_args(argv)
+    work = Path(tempfile.mkdtemp(prefix="kievideo-bench-hist-"))
+    try:
+        data = work / "data"
+        t = time.perf_counter()
+        _gen(data, args.tasks)
+        gen_s = time.perf_counter() - t
+        store = store_parts(data / "tasks.sqlite3")
+        store["generate_s"] = gen_s
+        ui = _run_ui(data, args.frames)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+    emit(
+        BENCH,
+        "open_to_first_screen",
+        ui["first_screen_ms"],
+        unit="ms",
+        target="< 100",
+        passed=ui["first_screen_ms"] < 100,
+        details={
+            "tasks": args.tasks,
+            "rows": ui["rows"],
+            "open_store_service_ms": ui["open_store_service_ms"],
+            "model_ms": ui["model_ms"],
+            "panel_ms": ui["panel_ms"],
+            "show_to_paint_ms": ui["show_to_paint_ms"],
+            **store,
+        },
+    )
+    paint = ui["paint_ms"]
+    between = ui["between_ms"]
+    p95, worst = percentile(paint, 95), max(paint)
+    details = {
+        "frames": len(paint),
+        "p50_ms": median(paint),
+        "p99_ms": percentile(paint, 99),
+        "row_height_px": ui["row_height_px"],
+        "page_px": ui["page_px"],
+        "gui_busy_between_frames_p95_ms": percentile(between, 95),
+        "gui_busy_between_frames_max_ms": max(between),
+    }
+    emit(BENCH, "scroll_paint_p95", p95, unit="ms", target="< 4", passed=p95 < 4, details=details)
+    emit(BENCH, "scroll_paint_max", worst, unit="ms", target="< 4", passed=worst < 4, details=details)
+    emit(
+        BENCH,
+        "rss_with_tasks_loaded",
+        ui["rss_after_mib"],
+        unit="MiB",
+        target="< 150",
+        passed=ui["rss_after_mib"] < 150,
+        details={"tasks": args.tasks, "rss_before_open_mib": ui["rss_before_mib"]},
+    )
+    print_table()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
