@@ -1362,13 +1362,13 @@ class TaskService:
 
     async def _make_thumbnail(self, job_id: str, video: Path) -> str | None:
         """A poster frame (decoded in an executor); None when the file has none to give."""
-        from kievideo.core import thumbnails
-
         out = self.thumbs_dir / f"{job_id}.jpg"
         loop = asyncio.get_running_loop()
         try:
             await loop.run_in_executor(None, _ensure_dir, self.thumbs_dir)
-            path = await loop.run_in_executor(None, thumbnails.poster_frame, video, out)
+            # The import happens in the worker too: the first `import av` takes 0.1-0.8 s and
+            # would freeze the GUI thread the moment the first video finishes.
+            path = await loop.run_in_executor(None, _poster_frame, video, out)
         except Exception as exc:  # a poster is nice to have; never fail a job over it
             log.info("no poster for %s: %s", job_id, exc)
             return None
@@ -1471,6 +1471,13 @@ def _sizes(paths: Iterable[Path]) -> list[int]:
         except OSError:
             out.append(0)
     return out
+
+
+def _poster_frame(video: Path, out: Path) -> Path:
+    """Runs in an executor; imports PyAV (via thumbnails) off the event loop's thread."""
+    from kievideo.core import thumbnails
+
+    return thumbnails.poster_frame(video, out)
 
 
 def _ensure_dir(d: Path) -> None:
