@@ -36,9 +36,11 @@ apt_install() {
 make_venv() {
   local extra=$1
   [ -x "$VENV/bin/python" ] || "$PY" -m venv "$VENV"
-  "$VENV/bin/python" -m pip install -q --upgrade pip 2>&1 | grep -v "is ignored" || true
-  "$VENV/bin/python" -m pip install -q -e ".$extra" 2>&1 | grep -v "is ignored" || true
-  "$VENV/bin/python" -c "import kievideo, PySide6.QtMultimedia, qasync, httpx, keyring" 
+  # pip's own failures stop the script (set -e); only its harmless notes about local index
+  # folders some machines configure are filtered from stderr.
+  "$VENV/bin/python" -m pip install -q --upgrade pip 2> >(grep -v "is ignored" >&2)
+  "$VENV/bin/python" -m pip install -q -e ".$extra" 2> >(grep -v "is ignored" >&2)
+  "$VENV/bin/python" -c "import kievideo, PySide6.QtMultimedia, qasync, httpx, keyring"
 }
 
 case "${1:-}" in
