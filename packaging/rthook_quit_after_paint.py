@@ -9,6 +9,11 @@ installs an application-wide event filter. On the first ``Paint`` event of a top
 prints ``KIEVIDEO_FIRST_PAINT <unix time>`` to stderr and, from the next event-loop turn, closes
 every top-level window and quits, so the app runs its normal shutdown path. A real exit code still
 comes from the app.
+
+kievideo's own GUI handles the variable itself (``kievideo.app``, ``HANDLES_QUIT_AFTER_PAINT``:
+it prints the same stderr line, plus a ``time.perf_counter()`` one on stdout, and closes the app
+once it has started up). The hook then stays out of the way, so nothing is printed or closed
+twice; the bare baseline bundle still gets the hook's behaviour.
 """
 
 import os
@@ -33,6 +38,10 @@ if os.environ.get("KIEVIDEO_QUIT_AFTER_PAINT") == "1":
                 # is closed; a bare app quits here. A second quit() is harmless.
                 QTimer.singleShot(0, app.quit)
 
+        def _app_handles_it() -> bool:
+            app_module = sys.modules.get("kievideo.app")
+            return bool(getattr(app_module, "HANDLES_QUIT_AFTER_PAINT", False))
+
         class _FirstPaint(QObject):
             done = False
 
@@ -44,6 +53,8 @@ if os.environ.get("KIEVIDEO_QUIT_AFTER_PAINT") == "1":
                     and obj.isWindow()
                 ):
                     self.done = True
+                    if _app_handles_it():
+                        return False  # kievideo.app prints the time and closes by itself
                     print(f"KIEVIDEO_FIRST_PAINT {time.time():.6f}", file=sys.stderr, flush=True)
                     QTimer.singleShot(0, _close_all)
                 return False

@@ -12,6 +12,8 @@ Public API::
         sim.api_url, sim.upload_url, sim.files_url   # "http://127.0.0.1:PORT"
         sim.journal; sim.creates(); sim.set_faults([...]); sim.clear_faults()
         sim.advance(seconds); sim.credits = 100; sim.task(task_id); sim.file_bytes(url)
+        sim.stop(); sim.start()   # the provider goes away (connections refused) and comes back:
+                                  # same ports, same tasks/credits/files/journal, clock kept running
 
 Documented choices where the provider docs are silent or disagree:
 

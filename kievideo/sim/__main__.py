@@ -101,7 +101,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         while not stop.wait(0.2):
             pass
     finally:
-        sim.stop()
+        sim.close()
     return 0
 
 

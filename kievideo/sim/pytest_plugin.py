@@ -38,7 +38,7 @@ def sim_factory() -> Iterator[SimFactory]:
 
     yield make
     for server in reversed(started):
-        server.stop()
+        server.close()
 
 
 @pytest.fixture

@@ -4,6 +4,14 @@ The sockets are bound in the calling thread (so ports are known, and errors surf
 ``start()`` returns), then three ``uvicorn.Server`` instances serve them concurrently on a private
 event loop. Everything the test thread touches (journal, clock, faults, credits, tasks) is guarded
 by ``threading.Lock``s in those objects.
+
+A simulator can be stopped and started again (``stop()`` then ``start()``): it really stops
+listening (new connections are refused, open ones are closed), and the restart binds the SAME
+ports with the SAME state - tasks, credits, uploaded files, journal, faults and clock (which keeps
+running while the server is down, like a provider's). Tests use it for "the provider went away
+mid-task". ``close()`` (or leaving the ``with`` block) stops it for good and removes its temporary
+upload store; a simulator that is only ``stop()``-ed is cleaned up when it is garbage-collected or
+at interpreter exit.
 """
 
 from __future__ import annotations
@@ -15,7 +23,8 @@ import shutil
 import socket
 import tempfile
 import threading
-from collections.abc import Sequence
+import weakref
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -115,6 +124,17 @@ class SimServer:
         self._servers: list[_PromptServer] = []
         self._started = threading.Event()
         self._error: BaseException | None = None
+        #: (api, upload, files) ports of the first start: a restart binds the same ones
+        self._ports: tuple[int, int, int] | None = None
+        self._lifecycle = threading.Lock()  # start()/stop()/close() from several threads
+        self._closed = False
+        # The temporary upload store outlives stop() (a restart needs it); it goes with close(),
+        # or when this object is collected / the interpreter exits.
+        self._cleanup: Callable[[], object] = (
+            weakref.finalize(self, shutil.rmtree, str(self._data_dir), True)
+            if self._own_data_dir
+            else (lambda: None)
+        )
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -123,24 +143,43 @@ class SimServer:
         """The first configured key (what a client under test should send)."""
         return self.config.keys[0] if self.config.keys else ""
 
+    @property
+    def running(self) -> bool:
+        """True while the three origins are serving."""
+        thread = self._thread
+        return thread is not None and thread.is_alive()
+
     def start(self, timeout: float = 15.0) -> SimServer:
-        """Bind the three ports, start serving, and block until all three listen."""
-        if self._thread is not None:
-            return self
+        """Bind the three ports, start serving, and block until all three listen.
+
+        After :meth:`stop`, this binds the same ports again and serves the same state.
+        """
+        with self._lifecycle:
+            if self._closed:
+                raise RuntimeError("this simulator was closed; create a new SimServer")
+            if self._thread is not None:
+                return self
+            self._start_locked(timeout)
+        return self
+
+    def _start_locked(self, timeout: float) -> None:
         cfg = self.config
+        ports = self._ports or (cfg.api_port, cfg.upload_port, cfg.files_port)
         socks: list[socket.socket] = []
         try:
-            for port in (cfg.api_port, cfg.upload_port, cfg.files_port):
+            for port in ports:
                 socks.append(self._bind(cfg.host, port))
         except OSError:
             for s in socks:
                 s.close()
             raise
+        self._ports = (socks[0].getsockname()[1], socks[1].getsockname()[1], socks[2].getsockname()[1])
         host = cfg.host if ":" not in cfg.host else f"[{cfg.host}]"
-        urls = [f"http://{host}:{s.getsockname()[1]}" for s in socks]
+        urls = [f"http://{host}:{port}" for port in self._ports]
         self.api_url, self.upload_url, self.files_url = urls
         self.state.files_base = self.files_url
         proto = protocol_class(cfg.http)
+        # Fresh apps and servers per start: anything asyncio-bound belongs to the new loop.
         apps = [
             SimMiddleware(api_app.build_api_app(self.rt), "api", self.rt, api_app.route_for),
             SimMiddleware(
@@ -152,6 +191,7 @@ class SimServer:
             ),
             SimMiddleware(files_app.build_files_app(self.rt), "files", self.rt, files_app.route_for),
         ]
+        self._servers = []
         for app in apps:
             ucfg = uvicorn.Config(
                 app,
@@ -165,12 +205,14 @@ class SimServer:
                 server_header=False,
             )
             self._servers.append(_PromptServer(ucfg))
+        self._started = threading.Event()
+        self._error = None
         self._thread = threading.Thread(target=self._run, args=(socks,), name="kievideo-sim", daemon=True)
         self._thread.start()
         if not self._started.wait(timeout) or self._error is not None:
-            self.stop()
-            raise RuntimeError(f"simulator failed to start: {self._error!r}")
-        return self
+            error = self._error
+            self._stop_locked()
+            raise RuntimeError(f"simulator failed to start: {error!r}")
 
     @staticmethod
     def _bind(host: str, port: int) -> socket.socket:
@@ -220,22 +262,37 @@ class SimServer:
         await asyncio.gather(*tasks)
 
     def stop(self) -> None:
-        """Stop serving, wait for the thread, remove the temp upload store."""
+        """Stop serving: close the listening sockets and open connections, wait for the thread.
+
+        The state (tasks, credits, files, journal, clock) is kept: :meth:`start` serves it again
+        on the same ports.
+        """
+        with self._lifecycle:
+            self._stop_locked()
+
+    def _stop_locked(self) -> None:
         loop, thread = self._loop, self._thread
         if loop is not None and thread is not None and thread.is_alive():
+            servers = list(self._servers)
 
             def _shutdown() -> None:
                 if self.rt.shutdown is not None:
                     self.rt.shutdown.set()
-                for srv in self._servers:
+                for srv in servers:
                     srv.request_exit()
 
             with contextlib.suppress(RuntimeError):  # the loop may already be closed
                 loop.call_soon_threadsafe(_shutdown)
             thread.join(timeout=15)
         self._thread = None
-        if self._own_data_dir:
-            shutil.rmtree(self._data_dir, ignore_errors=True)
+        self._loop = None
+
+    def close(self) -> None:
+        """Stop for good and remove the temporary upload store (no restart after this)."""
+        with self._lifecycle:
+            self._stop_locked()
+            self._closed = True
+        self._cleanup()
 
     def __enter__(self) -> SimServer:
         return self.start()
@@ -243,7 +300,7 @@ class SimServer:
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        self.stop()
+        self.close()
 
     # ------------------------------------------------------------------ test helpers
 

@@ -6,7 +6,6 @@ the user's real settings. Secrets never go here: API keys live in the OS keyring
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -69,6 +68,8 @@ class AppSettings:
 
     @property
     def unified_profiles(self) -> list[UnifiedProfile]:
+        import json  # not at module level: this module is imported before the first paint
+
         raw = self.qs.value("unified/profiles", "[]", str)
         try:
             items = json.loads(raw)
@@ -82,6 +83,8 @@ class AppSettings:
 
     @unified_profiles.setter
     def unified_profiles(self, profiles: list[UnifiedProfile]) -> None:
+        import json
+
         self.qs.setValue(
             "unified/profiles", json.dumps([{"name": p.name, "base_url": p.base_url} for p in profiles])
         )

@@ -11,9 +11,11 @@ from __future__ import annotations
 from functools import cache
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, QRectF, QSize, Qt
+from PySide6.QtCore import QSize
 from PySide6.QtGui import QColor, QGuiApplication, QIcon, QPainter, QPalette, QPixmap
-from PySide6.QtSvg import QSvgRenderer
+
+# Start-up: the app icon is set before the first paint and needs only QIcon/QSize. The SVG
+# renderer (and Qt's big ``Qt`` namespace, ~30 ms to create) are imported on first use instead.
 
 
 def resources_dir() -> Path:
@@ -54,6 +56,9 @@ def pixmap(name: str, size: int = 16, color: QColor | None = None, dpr: float | 
     pm = _pixmap_cache.get(key)
     if pm is not None:
         return pm
+    from PySide6.QtCore import QByteArray, QRectF, Qt
+    from PySide6.QtSvg import QSvgRenderer
+
     svg = _svg_text(name).replace("currentColor", color.name(QColor.NameFormat.HexRgb))
     renderer = QSvgRenderer(QByteArray(svg.encode("utf-8")))
     pm = QPixmap(QSize(round(size * dpr), round(size * dpr)))
@@ -81,7 +86,24 @@ def icon(name: str, color: QColor | None = None) -> QIcon:
     return ic
 
 
+#: resources/app/png/kievideo-<N>.png: kievideo.svg pre-rendered by packaging/render_icons.py (the
+#: sizes up to 24 px from the simpler kievideo-small.svg, whose fine detail would turn into noise).
+APP_ICON_PNG_SIZES = (16, 24, 32, 48, 64, 128, 256, 512)
+
+
 def app_icon() -> QIcon:
-    """The application icon (full colour, not tinted)."""
-    path = resources_dir() / "icons" / "app.svg"
-    return QIcon(str(path)) if path.exists() else QIcon()
+    """The application icon (full colour, not tinted): resources/app/kievideo.svg with its
+    pre-rendered PNGs for every size up to 512 px; the SVG itself serves larger sizes (a 1024 px
+    macOS dock icon). Files are read lazily, when a size is first needed."""
+    app_dir = resources_dir() / "app"
+    ic = QIcon()
+    for size in APP_ICON_PNG_SIZES:
+        png = app_dir / "png" / f"kievideo-{size}.png"
+        if png.is_file():
+            ic.addFile(str(png), QSize(size, size))
+    svg = app_dir / "kievideo.svg"
+    if svg.is_file():
+        # One entry only: Qt rasterises a lazily loaded scalable entry once, at the first size
+        # asked of it, so several SVG entries next to PNGs would come out at the wrong sizes.
+        ic.addFile(str(svg), QSize(1024, 1024))
+    return ic

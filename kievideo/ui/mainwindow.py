@@ -4,48 +4,59 @@ It owns the one user action that costs money, Generate, and guards it: the click
 synchronous, sets a busy flag and disables the button BEFORE any coroutine is scheduled, so a
 double click cannot submit twice. Everything else is wiring between the panels and TaskService.
 
+Start-up is in three steps so the window is on screen first (kievideo.app does them in order):
+
+1. ``MainWindow(ctx, deferred=True)``: only the frame (title, menus, status bar, a "starting"
+   line). This module imports nothing heavier than the Qt widgets, so it paints about as soon as a
+   bare QMainWindow would;
+2. :meth:`MainWindow.build_ui` (after the first paint): the panels, the toolbar and the icons;
+3. :meth:`MainWindow.attach_service` once the TaskService exists (built off the GUI thread):
+   the task list fills with the newest page of the history and Generate is enabled.
+
+``MainWindow(ctx)`` with ``ctx.service`` set does all three at once (tests, scripts).
+
 Closing the window is asynchronous (stop polling, close HTTP clients, flush the store): the first
 close event is ignored, the shutdown coroutine runs, then the window closes for real.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from PySide6.QtCore import QByteArray, QCoreApplication, Qt, QTimer, QUrl, Signal
+from PySide6.QtCore import QByteArray, QTimer, QUrl, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QKeySequence
-from PySide6.QtWidgets import (
-    QApplication,
-    QLabel,
-    QMainWindow,
-    QMessageBox,
-    QSplitter,
-    QSystemTrayIcon,
-    QToolBar,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtWidgets import QLabel, QMainWindow, QWidget
 
 import kievideo
-from kievideo.api.errors import ApiError
-from kievideo.core import rules
-from kievideo.core.jobs import Job, JobKind, JobSpec, JobState, Mode
-from kievideo.ui import dialogs, icons
 from kievideo.ui.appsettings import AppSettings
-from kievideo.ui.imagepanel import ImagePanel
-from kievideo.ui.player import PlayerPanel
-from kievideo.ui.promptpanel import PromptPanel, ProviderChoice, default_choices, tr_rules
-from kievideo.ui.style import state_label
-from kievideo.ui.tasklist import TaskListPanel, cost_text
-from kievideo.ui.taskmodel import TaskListModel
+from kievideo.ui.icons import app_icon
 
-log = logging.getLogger("kievideo.ui")
+if TYPE_CHECKING:  # the panels are imported by build_ui(), after the first paint
+    import asyncio
+    import logging
+
+    from PySide6.QtWidgets import QSplitter, QSystemTrayIcon, QToolBar
+
+    from kievideo.core.jobs import Job, JobKind, JobSpec, Mode
+    from kievideo.ui.imagepanel import ImagePanel
+    from kievideo.ui.player import PlayerPanel
+    from kievideo.ui.promptpanel import PromptPanel, ProviderChoice
+    from kievideo.ui.tasklist import TaskListPanel
+    from kievideo.ui.taskmodel import TaskListModel
+
+# Before the first paint this module must stay cheap to import: no ``logging`` (its import pulls
+# in traceback/linecache/tokenize) and no ``Qt`` namespace (~30 ms to create) at module level;
+# the methods that run later import them.
+
+
+def _log() -> logging.Logger:
+    import logging
+
+    return logging.getLogger("kievideo.ui")
 
 
 class Service(Protocol):
@@ -69,7 +80,7 @@ class Service(Protocol):
 class AppContext:
     """Everything the window needs, built by kievideo.app (or a test)."""
 
-    service: Service
+    service: Service | None
     settings: AppSettings
     cache_dir: Path
     library_dir: Path
@@ -87,43 +98,86 @@ class MainWindow(QMainWindow):
     #: a job was submitted from Generate (tests and the status bar use it)
     jobSubmitted = Signal(object)
 
-    def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
+    def __init__(self, ctx: AppContext, parent: QWidget | None = None, *, deferred: bool = False) -> None:
         super().__init__(parent)
         self.ctx = ctx
-        self.service = ctx.service
+        self.service: Any = None
         self.setObjectName("mainWindow")
         self.setWindowTitle(self.tr("kievideo") + (self.tr(" — demo") if ctx.demo else ""))
-        self.setWindowIcon(icons.app_icon())
+        self.setWindowIcon(app_icon())
         self._submitting = False
         self._closing = False
         self._closed = False
+        self._built = False
         self._credits_task: asyncio.Task[None] | None = None
         self._shutdown_task: asyncio.Task[None] | None = None
+        self._startup: Awaitable[Any] | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self._settings_dialog: QWidget | None = None
         self._my_jobs: set[str] = set()
+        self._tray: QSystemTrayIcon | None = None
+        self._store_timer: QTimer | None = None
+        self._deleted_mark = 0.0
+        #: close() came before there was an event loop to shut down on (see closeEvent)
+        self.close_requested = False
 
-        # --- panels ---
-        self.prompt = PromptPanel(self)
-        self.images = ImagePanel(ctx.cache_dir, self)
-        clock = getattr(ctx.service, "clock", None)
-        self.model = TaskListModel(ctx.service, self, clock=clock.time if clock is not None else time.time)
-        self.tasks = TaskListPanel(self.model, ctx.service, self)
-        self.player = PlayerPanel(self)
+        # --- the frame: cheap, shown before anything slow is imported ---
+        self.credit_label = QLabel(self)
+        self.credit_label.setObjectName("creditLabel")
+        self.credit_label.setText(self.tr("Credits: …"))
+        self.statusBar().addPermanentWidget(self.credit_label)
+        self._build_actions()
+        self._build_menus()
+        self._restore_geometry()
+        if deferred:
+            # Centred by the markup (vertically by QLabel's default): no Qt enum needed here.
+            starting = QLabel('<p align="center">' + self.tr("Starting kievideo…") + "</p>", self)
+            starting.setObjectName("startingLabel")
+            starting.setEnabled(False)  # the quiet grey of the palette
+            self.setCentralWidget(starting)
+            self._set_ready(False)
+        else:
+            self.build_ui()
+            if ctx.service is not None:
+                self.attach_service(ctx.service)
 
-        self.left_split = QSplitter(Qt.Orientation.Vertical, self)
+    # --- start-up steps 2 and 3 -------------------------------------------------------------------
+
+    def build_ui(self) -> None:
+        """Create the panels, toolbar and icons (start-up step 2; idempotent)."""
+        if self._built:
+            return
+        from PySide6.QtCore import Qt
+        from PySide6.QtWidgets import QSplitter, QSystemTrayIcon, QVBoxLayout
+
+        from kievideo.core.jobs import Mode
+        from kievideo.ui import icons
+        from kievideo.ui.imagepanel import ImagePanel
+        from kievideo.ui.player import PlayerPanel
+        from kievideo.ui.promptpanel import PromptPanel
+        from kievideo.ui.tasklist import TaskListPanel
+        from kievideo.ui.taskmodel import TaskListModel
+
+        ctx = self.ctx
+        self.prompt: PromptPanel = PromptPanel(self)
+        self.images: ImagePanel = ImagePanel(ctx.cache_dir, self)
+        self.model: TaskListModel = TaskListModel(None, self)
+        self.tasks: TaskListPanel = TaskListPanel(self.model, None, self)
+        self.player: PlayerPanel = PlayerPanel(self)
+
+        self.left_split: QSplitter = QSplitter(Qt.Orientation.Vertical, self)
         self.left_split.setObjectName("leftSplit")
         self.left_split.addWidget(self.prompt)
         self.left_split.addWidget(self.images)
         self.left_split.setStretchFactor(0, 3)
         self.left_split.setStretchFactor(1, 2)
-        self.right_split = QSplitter(Qt.Orientation.Vertical, self)
+        self.right_split: QSplitter = QSplitter(Qt.Orientation.Vertical, self)
         self.right_split.setObjectName("rightSplit")
         self.right_split.addWidget(self.tasks)
         self.right_split.addWidget(self.player)
         self.right_split.setStretchFactor(0, 1)
         self.right_split.setStretchFactor(1, 1)
-        self.main_split = QSplitter(Qt.Orientation.Horizontal, self)
+        self.main_split: QSplitter = QSplitter(Qt.Orientation.Horizontal, self)
         self.main_split.setObjectName("mainSplit")
         self.main_split.addWidget(self.left_split)
         self.main_split.addWidget(self.right_split)
@@ -148,54 +202,101 @@ class MainWindow(QMainWindow):
         self.banner.setVisible(ctx.demo)
         lay.addWidget(self.banner)
         lay.addWidget(self.main_split, 1)
-        self.setCentralWidget(central)
+        old = self.centralWidget()
+        self.setCentralWidget(central)  # deletes the "starting" placeholder
+        del old
 
-        # --- status bar ---
-        self.credit_label = QLabel(self)
-        self.credit_label.setObjectName("creditLabel")
-        self.credit_label.setText(self.tr("Credits: …"))
-        self.statusBar().addPermanentWidget(self.credit_label)
-
-        self._build_actions()
-        self._build_menus()
+        for act, name in self._icon_names.items():
+            act.setIcon(icons.icon(name))
+        for act, shortcut in self._shortcuts.items():
+            act.setShortcut(shortcut)
         self._build_toolbar()
         self._wire()
-        self._restore_state()
-        self._tray: QSystemTrayIcon | None = None
+        self._restore_splits()
         if QSystemTrayIcon.isSystemTrayAvailable():
-            self._tray = QSystemTrayIcon(icons.app_icon(), self)
-            self._tray.setToolTip("kievideo")
+            self._tray = QSystemTrayIcon(app_icon(), self)
+            self._tray.setToolTip(self.tr("kievideo"))
             self._tray.show()
+        self._built = True
         self._update_cost()
+        self._on_mode(Mode(self.prompt.mode.value() or "text"))
         # Pick up what another process (kievideo-cli) wrote or deleted. SQLite in WAL mode makes
         # this a cheap read; it must run on the loop thread because it notifies the listeners.
         self._store_timer = QTimer(self)
         self._store_timer.setInterval(3000)
         self._store_timer.timeout.connect(self._refresh_from_store)
-        if hasattr(ctx.service, "refresh_from_store"):
+        self._set_ready(self.service is not None)
+
+    def attach_service(self, service: Any) -> None:
+        """The TaskService is ready (start-up step 3): fill the task list, enable Generate."""
+        self.build_ui()
+        self.service = service
+        self.ctx.service = service
+        clock = getattr(service, "clock", None)
+        if clock is not None:
+            self.model.set_clock(clock.time)
+        self.model.set_source(service)
+        self.tasks.actions = service
+        store = getattr(service, "store", None)
+        if store is not None and hasattr(store, "last_change"):
+            self._deleted_mark = store.last_change()
+        if hasattr(service, "refresh_from_store") and self._store_timer is not None:
             self._store_timer.start()
+        self._set_ready(True)
+
+    def set_startup(self, startup: Awaitable[Any]) -> None:
+        """The start-up coroutine's task: closing waits for it before closing the service."""
+        self._startup = startup
+
+    def _set_ready(self, ready: bool) -> None:
+        """Until a service is attached nothing can be submitted, asked or configured."""
+        for act in (self.act_generate, self.act_settings, self.act_credits):
+            act.setEnabled(ready)
+        if self._built:
+            self.prompt.set_busy(not ready or self._submitting)
+
+    @property
+    def ready(self) -> bool:
+        return self.service is not None and self._built
 
     def _refresh_from_store(self) -> None:
-        if self._closing:
+        if self._closing or self.service is None:
             return
         try:
-            self.service.refresh_from_store()  # type: ignore[attr-defined]
+            self.service.refresh_from_store()  # notifies the model of changed jobs
+            store = getattr(self.service, "store", None)
+            if store is not None and hasattr(store, "deleted_since"):
+                # Rows deleted by another process: the store's tombstones since the last look
+                # (cheap), never a scan of every job (10,000 of them would freeze the window).
+                mark = store.last_change()
+                gone = store.deleted_since(self._deleted_mark)
+                self._deleted_mark = mark
+                for job_id in gone:
+                    self.model.remove_job(job_id)
+            else:
+                self.model.prune({j.id for j in self.service.jobs()})
         except Exception:
-            log.exception("refresh from the store failed")
-            return
-        self.model.prune({j.id for j in self.service.jobs()})
+            _log().exception("refresh from the store failed")
 
     # --- construction -------------------------------------------------------------------------
 
     def _build_actions(self) -> None:
+        """Actions without icons (build_ui() adds them): the frame must not render SVGs."""
+        self._icon_names: dict[QAction, str] = {}
+        # Shortcuts are set by build_ui() too: the first setShortcut() makes PySide create the
+        # whole ``Qt`` namespace (~60 ms), which the first paint does not need to wait for.
+        self._shortcuts: dict[QAction, Any] = {}
+
         def act(
             text: str, icon_name: str | None, slot: Callable[[], Any], shortcut: Any = None, name: str = ""
         ) -> QAction:
-            a = QAction(icons.icon(icon_name) if icon_name else QAction().icon(), text, self)
+            a = QAction(text, self)
             if shortcut is not None:
-                a.setShortcut(shortcut)
+                self._shortcuts[a] = shortcut
             a.setObjectName(name)
             a.triggered.connect(slot)
+            if icon_name:
+                self._icon_names[a] = icon_name
             return a
 
         self.act_generate = act(
@@ -206,7 +307,9 @@ class MainWindow(QMainWindow):
         )
         self.act_logs = act(self.tr("Show logs"), "logs", self.show_logs, None, "actLogs")
         self.act_quit = act(self.tr("Quit"), None, self.close, QKeySequence.StandardKey.Quit, "actQuit")
-        self.act_paste = act(self.tr("Paste image"), "paste", self.images.paste, None, "actPaste")
+        self.act_paste = act(
+            self.tr("Paste image"), "paste", lambda: self._built and self.images.paste(), None, "actPaste"
+        )
         self.act_settings = act(
             self.tr("Settings…"),
             "settings",
@@ -218,30 +321,44 @@ class MainWindow(QMainWindow):
             self.tr("Refresh credits"),
             "refresh",
             self.refresh_credits,
-            QKeySequence(Qt.Key.Key_F5),
+            QKeySequence("F5"),
             "actCredits",
         )
         self.act_about = act(self.tr("About kievideo"), "info", self.about, None, "actAbout")
-        self.act_play = act(self.tr("Play/pause"), "play", self.player.toggle_play, None, "actPlayPause")
+        self.act_play = act(
+            self.tr("Play/pause"),
+            "play",
+            lambda: self._built and self.player.toggle_play(),
+            None,
+            "actPlayPause",
+        )
 
     def _build_menus(self) -> None:
         mb = self.menuBar()
         m = mb.addMenu(self.tr("&File"))
+        m.setObjectName("menuFile")
         m.addAction(self.act_open_library)
         m.addAction(self.act_logs)
         m.addSeparator()
         m.addAction(self.act_quit)
         m = mb.addMenu(self.tr("&Edit"))
+        m.setObjectName("menuEdit")
         m.addAction(self.act_paste)
         m = mb.addMenu(self.tr("&View"))
+        m.setObjectName("menuView")
         self.view_menu = m
         m = mb.addMenu(self.tr("&Tools"))
+        m.setObjectName("menuTools")
         m.addAction(self.act_settings)
         m.addAction(self.act_credits)
         m = mb.addMenu(self.tr("&Help"))
+        m.setObjectName("menuHelp")
         m.addAction(self.act_about)
 
     def _build_toolbar(self) -> None:
+        from PySide6.QtCore import Qt
+        from PySide6.QtWidgets import QToolBar
+
         tb = QToolBar(self.tr("Main toolbar"), self)
         tb.setObjectName("mainToolbar")
         tb.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
@@ -255,7 +372,7 @@ class MainWindow(QMainWindow):
         ):
             tb.addAction(a)
         self.addToolBar(tb)
-        self.toolbar = tb
+        self.toolbar: QToolBar = tb
         self.view_menu.addAction(tb.toggleViewAction())
         self.view_menu.addAction(self.act_play)
         self.act_show_demo = self.banner.isVisible()
@@ -271,17 +388,19 @@ class MainWindow(QMainWindow):
         self.tasks.submitted.connect(self._on_follow_up)
         self.player.message.connect(self.show_message)
         self.model.jobFinished.connect(self._on_job_finished)
-        self._on_mode(Mode(self.prompt.mode.value() or "text"))
 
     # --- state persistence ----------------------------------------------------------------------
 
-    def _restore_state(self) -> None:
+    def _restore_geometry(self) -> None:
+        geo = self.ctx.settings.qs.value("window/geometry")
+        if isinstance(geo, QByteArray | bytes) and self.restoreGeometry(QByteArray(geo)):
+            return
+        if isinstance(geo, QByteArray | bytes):
+            _log().debug("could not restore window geometry")
+        self.resize(1280, 820)
+
+    def _restore_splits(self) -> None:
         qs = self.ctx.settings.qs
-        geo = qs.value("window/geometry")
-        if isinstance(geo, QByteArray | bytes) and not self.restoreGeometry(QByteArray(geo)):
-            log.debug("could not restore window geometry")
-        if not isinstance(geo, QByteArray | bytes):
-            self.resize(1280, 820)
         for split in (self.main_split, self.left_split, self.right_split):
             st = qs.value(f"window/{split.objectName()}")
             if isinstance(st, QByteArray | bytes):
@@ -294,15 +413,16 @@ class MainWindow(QMainWindow):
     def save_state(self) -> None:
         qs = self.ctx.settings.qs
         qs.setValue("window/geometry", self.saveGeometry())
-        for split in (self.main_split, self.left_split, self.right_split):
-            qs.setValue(f"window/{split.objectName()}", split.saveState())
+        if self._built:
+            for split in (self.main_split, self.left_split, self.right_split):
+                qs.setValue(f"window/{split.objectName()}", split.saveState())
         qs.sync()
 
     # --- generate -------------------------------------------------------------------------------
 
     def on_generate_clicked(self) -> None:
         """Synchronous on purpose: the guard is set before any coroutine exists."""
-        if self._submitting or self._closing:
+        if self._submitting or self._closing or not self.ready:
             return
         self._submitting = True
         self.prompt.set_busy(True)
@@ -318,11 +438,15 @@ class MainWindow(QMainWindow):
             self.prompt.set_busy(False)
             self.act_generate.setEnabled(True)
 
+        from PySide6.QtWidgets import QApplication
+
         # The window is the timer's context: no call into a deleted window after it closed.
         QTimer.singleShot(max(250, QApplication.doubleClickInterval()), self, release)
 
     def specs_to_submit(self) -> list[JobSpec]:
         """One spec, or one per image in image mode with several images."""
+        from kievideo.core.jobs import Mode
+
         images = self.images.sources()
         spec = self.prompt.spec(images)
         if spec.mode is Mode.IMAGE and len(images) > 1:
@@ -330,6 +454,14 @@ class MainWindow(QMainWindow):
         return [spec]
 
     async def _generate(self) -> list[Job]:
+        import asyncio
+
+        from kievideo.api.errors import ApiError
+        from kievideo.core import rules
+        from kievideo.ui import dialogs
+        from kievideo.ui.promptpanel import tr_rules
+        from kievideo.ui.tasklist import cost_text
+
         specs = self.specs_to_submit()
         loop = asyncio.get_running_loop()
         check = getattr(self.service, "check", rules.problems)  # service.check adds profile checks
@@ -386,6 +518,9 @@ class MainWindow(QMainWindow):
         return jobs
 
     def _update_cost(self) -> None:
+        from kievideo.core import rules
+        from kievideo.ui.tasklist import cost_text
+
         specs = self.specs_to_submit()
         each = rules.estimate_cost(specs[0])
         n = len(specs)
@@ -410,6 +545,8 @@ class MainWindow(QMainWindow):
         self._update_cost()
 
     def _on_images(self) -> None:
+        from kievideo.core.jobs import Mode
+
         n = self.images.count()
         if n and self.prompt.spec().mode is Mode.TEXT:
             # Images dropped while in text mode: the user clearly wants an image mode.
@@ -423,6 +560,8 @@ class MainWindow(QMainWindow):
     # --- credits --------------------------------------------------------------------------------
 
     def refresh_credits(self) -> None:
+        if not self.ready:
+            return
         if self._credits_task is not None and not self._credits_task.done():
             return  # one request at a time
         self._credits_task = self._spawn(self._refresh_credits())
@@ -455,6 +594,9 @@ class MainWindow(QMainWindow):
         self.refresh_credits()
 
     def _on_job_finished(self, job: Job) -> None:
+        from kievideo.core.jobs import JobState
+        from kievideo.ui.style import state_label
+
         if job.state is JobState.DONE and job.file_path and self.player.path is None:
             # The first result of the session goes into the player, paused: one click to watch.
             self.player.load(job.file_path, job.spec.prompt, autoplay=False)
@@ -465,7 +607,7 @@ class MainWindow(QMainWindow):
                 if job.state is JobState.DONE
                 else (job.error_message or job.spec.prompt[:80])
             )
-            self._tray.showMessage(title, body, icons.app_icon(), 5000)
+            self._tray.showMessage(title, body, app_icon(), 5000)
 
     # --- menu actions -----------------------------------------------------------------------------
 
@@ -478,8 +620,12 @@ class MainWindow(QMainWindow):
         QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.ctx.log_dir)))
 
     def open_settings(self) -> None:
+        from PySide6.QtCore import Qt
+
         from kievideo.ui.settingsdialog import SettingsDialog
 
+        if not self.ready:
+            return
         if self._settings_dialog is not None and self._settings_dialog.isVisible():
             self._settings_dialog.raise_()
             self._settings_dialog.activateWindow()
@@ -492,6 +638,8 @@ class MainWindow(QMainWindow):
         dlg.open()  # non-modal to the app loop: no exec()
 
     def apply_profiles(self) -> None:
+        from kievideo.ui.promptpanel import default_choices
+
         names = [p.name for p in self.ctx.settings.unified_profiles]
         self.prompt.set_choices(default_choices(names))
         if self.ctx.reconfigure is not None:
@@ -501,10 +649,13 @@ class MainWindow(QMainWindow):
         self.prompt.set_choices(choices)
 
     def about(self) -> None:
+        from PySide6.QtCore import Qt
+        from PySide6.QtWidgets import QMessageBox
+
         box = QMessageBox(self)
         box.setObjectName("aboutDialog")
         box.setWindowTitle(self.tr("About kievideo"))
-        box.setIconPixmap(icons.app_icon().pixmap(64, 64))
+        box.setIconPixmap(app_icon().pixmap(64, 64))
         box.setText(self.tr("<b>kievideo %1</b>").replace("%1", kievideo.__version__))
         box.setInformativeText(
             self.tr(
@@ -521,6 +672,8 @@ class MainWindow(QMainWindow):
     # --- async plumbing ---------------------------------------------------------------------------
 
     def _spawn(self, coro: Any) -> asyncio.Task[Any]:
+        import asyncio
+
         task = asyncio.ensure_future(coro)
         self._tasks.add(task)
         task.add_done_callback(self._task_done)
@@ -531,7 +684,7 @@ class MainWindow(QMainWindow):
         if not task.cancelled() and task.exception() is not None:
             exc = task.exception()
             assert exc is not None
-            log.error("UI task failed", exc_info=(type(exc), exc, exc.__traceback__))
+            _log().error("UI task failed", exc_info=(type(exc), exc, exc.__traceback__))
             self.show_message(self.tr("Something went wrong: %1").replace("%1", str(exc)))
 
     # --- shutdown -------------------------------------------------------------------------------
@@ -543,22 +696,40 @@ class MainWindow(QMainWindow):
         event.ignore()
         if self._closing:
             return
+        import asyncio
+
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            # Closed before the event loop runs (during start-up step 1): kievideo.app closes
+            # the window again once it has started.
+            self.close_requested = True
+            return
         self._closing = True
         self.save_state()
         self._shutdown_task = asyncio.ensure_future(self._shutdown())
 
     async def _shutdown(self) -> None:
+        import asyncio
+
         try:
-            self._store_timer.stop()
-            self.model.detach()
-            self.player.shutdown()
+            if self._startup is not None:
+                # Closed while starting: let the start-up finish (it is short and must not leave
+                # a half-built service behind), then close what it built.
+                await asyncio.wait({asyncio.ensure_future(self._startup)})  # errors: reported by it
+            if self._store_timer is not None:
+                self._store_timer.stop()
+            if self._built:
+                self.model.detach()
+                self.player.shutdown()
             for t in list(self._tasks):
                 t.cancel()
             if self._tasks:
                 await asyncio.gather(*self._tasks, return_exceptions=True)
-            await self.service.aclose()
+            if self.service is not None:
+                await self.service.aclose()
         except Exception:
-            log.exception("error while shutting down")
+            _log().exception("error while shutting down")
         finally:
             self._closed = True
             if self._tray is not None:
@@ -568,12 +739,10 @@ class MainWindow(QMainWindow):
 
     async def wait_closed(self) -> None:
         """Until the asynchronous shutdown has finished."""
+        import asyncio
+
         if self._closed:
             return
         fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self.shutdownFinished.connect(lambda: fut.done() or fut.set_result(None))
         await fut
-
-
-def tr(text: str) -> str:
-    return QCoreApplication.translate("MainWindow", text)

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from PySide6.QtCore import QCoreApplication, Qt, Signal
+from PySide6.QtCore import QCoreApplication, QEvent, Qt, Signal
 from PySide6.QtGui import QIntValidator, QKeyEvent, QKeySequence, QPalette, QShortcut
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -34,7 +34,7 @@ from kievideo.core import rules
 from kievideo.core.jobs import JobSpec, Mode
 from kievideo.ui import icons
 from kievideo.ui.combo import ReasonCombo
-from kievideo.ui.style import error_color, mode_label, provider_label
+from kievideo.ui.style import error_color, mode_label, provider_label, tr
 
 
 def tr_rules(msg: str) -> str:
@@ -57,16 +57,16 @@ class ProviderChoice:
 
 def default_choices(unified_profiles: list[str] | tuple[str, ...] = ()) -> list[ProviderChoice]:
     out = [
-        ProviderChoice("kie", ProviderKind.VEO, QCoreApplication.translate("kievideo", "kie.ai Veo 3.1")),
-        ProviderChoice("kie", ProviderKind.RUNWAY, QCoreApplication.translate("kievideo", "kie.ai Runway")),
-        ProviderChoice("kie", ProviderKind.ALEPH, QCoreApplication.translate("kievideo", "Runway Aleph")),
+        ProviderChoice("kie", ProviderKind.VEO, provider_label(ProviderKind.VEO)),
+        ProviderChoice("kie", ProviderKind.RUNWAY, provider_label(ProviderKind.RUNWAY)),
+        ProviderChoice("kie", ProviderKind.ALEPH, provider_label(ProviderKind.ALEPH)),
     ]
     for name in unified_profiles:
         out.append(
             ProviderChoice(
                 name,
                 ProviderKind.UNIFIED,
-                QCoreApplication.translate("kievideo", "%1 (unified API)").replace("%1", name),
+                tr("%1 (unified API)").replace("%1", name),
             )
         )
     return out
@@ -148,7 +148,7 @@ class PromptPanel(QWidget):
         self.hint.setObjectName("ruleHint")
         self.hint.setWordWrap(True)
         self.hint.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        self.hint.setEnabled(False)  # quiet grey from the palette
+        self._tone_hint()
         self.problem = QLabel(self)
         self.problem.setObjectName("problemLabel")
         self.problem.setWordWrap(True)
@@ -313,6 +313,20 @@ class PromptPanel(QWidget):
         self.generate_btn.setText(text)
 
     # --- internals ----------------------------------------------------------------------------
+
+    def _tone_hint(self) -> None:
+        """The hint line in a quieter tone of the text colour. Not a disabled label: the disabled
+        grey of light schemes is too faint for what the line says (why a choice is refused)."""
+        pal = self.hint.palette()
+        col = self.palette().color(QPalette.ColorRole.WindowText)
+        col.setAlphaF(0.72)
+        pal.setColor(QPalette.ColorRole.WindowText, col)
+        self.hint.setPalette(pal)
+
+    def changeEvent(self, e: QEvent) -> None:
+        super().changeEvent(e)
+        if e.type() == QEvent.Type.PaletteChange and hasattr(self, "hint"):
+            self._tone_hint()  # the colour scheme changed
 
     def _has_duration(self) -> bool:
         c = self.current_choice()

@@ -2,7 +2,9 @@
 
 Colours come from the palette where possible; the few semantic colours (done, failed, ...) have a
 light and a dark variant chosen from the current colour scheme, so nothing is hard-coded white.
-All user-visible words go through ``QCoreApplication.translate`` with the context "kievideo".
+Helpers without a QObject translate with :func:`tr`, in the global (empty) context: that is
+where ``pyside6-lupdate`` files a plain ``tr("...")`` call, so the extracted catalogue and the
+runtime lookup agree (widgets use ``self.tr``, whose context is their class name).
 """
 
 from __future__ import annotations
@@ -15,10 +17,17 @@ from PySide6.QtGui import QColor, QGuiApplication, QPalette
 from kievideo.api.models import ProviderKind
 from kievideo.core.jobs import JobKind, JobState, Mode
 
+#: the context of module-level helpers' strings (lupdate's context for a plain ``tr()`` call)
+GLOBAL_CONTEXT = ""
+
 
 def tr(text: str, disambiguation: str | None = None, n: int = -1) -> str:
-    """Translate in the shared "kievideo" context (for module-level helpers without a QObject)."""
-    return QCoreApplication.translate("kievideo", text, disambiguation, n)
+    """Translate in the global context (for module-level helpers without a QObject).
+
+    Call it with a string literal (``tr("Done")``), never inside an f-string: lupdate extracts
+    only literal arguments of ``tr(...)`` calls it can see.
+    """
+    return QCoreApplication.translate(GLOBAL_CONTEXT, text, disambiguation, n)
 
 
 def is_dark() -> bool:

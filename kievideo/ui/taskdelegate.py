@@ -36,7 +36,7 @@ from kievideo.ui.style import (
     tr,
     warning_color,
 )
-from kievideo.ui.taskmodel import Roles
+from kievideo.ui.taskmodel import Roles, status_note
 from kievideo.ui.thumbs import ThumbCache
 
 THUMB = QSize(112, 63)  # 16:9
@@ -222,23 +222,17 @@ class TaskDelegate(QStyledItemDelegate):
             bar.text = ptext  # type: ignore[attr-defined]
             bar.textVisible = True  # type: ignore[attr-defined]
             bar.state = QStyle.StateFlag.State_Enabled | QStyle.StateFlag.State_Horizontal  # type: ignore[attr-defined]
-            bar.palette = pal  # type: ignore[attr-defined]
+            # The groove on AlternateBase: on the list's own Base colour it would be invisible
+            # (dark scheme), leaving the text floating next to a short blue bar.
+            bar_pal = QPalette(pal)
+            bar_pal.setColor(QPalette.ColorRole.Base, pal.color(QPalette.ColorRole.AlternateBase))
+            bar.palette = bar_pal  # type: ignore[attr-defined]
             bar.fontMetrics = fm  # type: ignore[attr-defined]
             style.drawControl(QStyle.ControlElement.CE_ProgressBar, bar, p, widget)  # type: ignore[arg-type]
         else:
-            note = ""
-            if job.slow and not job.is_final:
-                note = tr("taking unusually long")
+            note, warn = status_note(job)
+            if warn:
                 p.setPen(warning_color() if not selected else text_col)
-            elif (job.extra.get("last_error") or job.error_message) and not job.is_final:
-                # A transient problem while polling (network down, provider busy): say so; the
-                # service keeps trying on its own.
-                note = tr("%1 Still trying.").replace(
-                    "%1", str(job.extra.get("last_error") or job.error_message)
-                )
-                p.setPen(warning_color() if not selected else text_col)
-            elif job.provider_status and not job.is_final:
-                note = job.provider_status
             if note:
                 p.drawText(
                     QRect(rx, y, rwidth, line_h),

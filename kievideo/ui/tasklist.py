@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
 
-from PySide6.QtCore import QModelIndex, QPoint, Qt, QUrl, Signal
+from PySide6.QtCore import QModelIndex, QPoint, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import (
     QAction,
     QDesktopServices,
@@ -67,19 +67,21 @@ def cost_text(credits: int | None) -> str:
 def error_details(job: Job) -> str:
     """Everything a support request needs, nothing secret (no keys live in a Job)."""
     lines = [
-        f"{tr('Task')}: {job.task_id or tr('(none)')}",
-        f"{tr('Local id')}: {job.id}",
-        f"{tr('Provider')}: {job.spec.provider.value} / {job.spec.model} ({job.spec.profile})",
-        f"{tr('State')}: {job.state.value}",
+        tr("Task: %1").replace("%1", job.task_id or tr("(none)")),
+        tr("Local id: %1").replace("%1", job.id),
+        tr("Provider: %1").replace(
+            "%1", f"{job.spec.provider.value} / {job.spec.model} ({job.spec.profile})"
+        ),
+        tr("State: %1").replace("%1", job.state.value),
     ]
     if job.error_code is not None:
-        lines.append(f"{tr('Code')}: {job.error_code}")
+        lines.append(tr("Code: %1").replace("%1", str(job.error_code)))
     if job.error_message:
-        lines.append(f"{tr('Message')}: {job.error_message}")
+        lines.append(tr("Message: %1").replace("%1", job.error_message))
     if job.provider_message:
-        lines.append(f"{tr('Provider said')}: {job.provider_message}")
+        lines.append(tr("Provider said: %1").replace("%1", job.provider_message))
     if job.provider_status:
-        lines.append(f"{tr('Provider status')}: {job.provider_status}")
+        lines.append(tr("Provider status: %1").replace("%1", job.provider_status))
     return "\n".join(lines)
 
 
@@ -173,6 +175,12 @@ class TaskListPanel(QWidget):
         self.state_combo.currentIndexChanged.connect(
             lambda _i: self.proxy.set_states(self.state_combo.currentData())
         )
+        self._match_timer = QTimer(self)
+        self._match_timer.setSingleShot(True)
+        self._match_timer.setInterval(250)
+        self._match_timer.timeout.connect(self._load_matches)
+        self.search.textChanged.connect(self._filter_changed)
+        self.state_combo.currentIndexChanged.connect(self._filter_changed)
         self.view.customContextMenuRequested.connect(self._context_menu)
         self.view.doubleClicked.connect(self._on_double_click)
         self.view.activatedJob.connect(self._activate)
@@ -181,11 +189,16 @@ class TaskListPanel(QWidget):
     # --- helpers ------------------------------------------------------------------------------
 
     def _on_thumb_loaded(self, path: str) -> None:
-        for row in range(self.model.rowCount()):
-            job = self.model.job_at(row)
-            if job is not None and job.thumb_path == path:
-                idx = self.model.index(row)
-                self.model.dataChanged.emit(idx, idx)
+        for row in self.model.rows_with_thumb(path):
+            idx = self.model.index(row)
+            self.model.dataChanged.emit(idx, idx)
+
+    def _filter_changed(self) -> None:
+        """Older matches live only in the store until loaded: ask for them (debounced)."""
+        self._match_timer.start()
+
+    def _load_matches(self) -> None:
+        self.model.load_matching(self.search.text(), self.state_combo.currentData())
 
     def job_at_view_row(self, row: int) -> Job | None:
         idx = self.proxy.index(row, 0)

@@ -8,12 +8,21 @@ refreshes the running-time text of active rows (their data does not change betwe
 
 Rows are the service's jobs flattened as a two-level tree: newest generation first, its
 1080p/4K/extend children right after it (the delegate indents them and shows a badge).
+
+A long history is loaded in pages (Qt's ``canFetchMore``/``fetchMore``): with a real TaskService
+the model reads the newest :data:`PAGE_SIZE` jobs from its TaskStore, and the view asks for the
+next page when it is scrolled to the bottom, so opening the app with 10,000 tasks builds a screen's
+worth of rows, not 10,000. Loaded jobs always come with their ancestors (a child is never shown
+before its parent), so every later insert keeps the existing rows in order. The filter proxy
+filters what is loaded; :meth:`TaskListModel.load_matching` brings older matches of a search or
+state filter in from the store. A source without a store (the test double) is loaded whole.
 """
 
 from __future__ import annotations
 
+import math
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Protocol
 
 from PySide6.QtCore import (
@@ -32,6 +41,11 @@ from kievideo.ui.style import fmt_clock, kind_label, provider_label, state_label
 
 ModelIndex = QModelIndex | QPersistentModelIndex
 
+#: rows read per page (the first screen needs ~15; a page is ~10 ms of store reads)
+PAGE_SIZE = 200
+#: at most this many older matches are brought in per search / filter change
+MATCH_LIMIT = 500
+
 
 class JobSource(Protocol):
     """The part of TaskService the model needs (kept small so the model is easy to test)."""
@@ -39,6 +53,48 @@ class JobSource(Protocol):
     def jobs(self) -> list[Job]: ...
 
     def add_listener(self, cb: Callable[[Job], None]) -> Callable[[], None]: ...
+
+
+class StorePager:
+    """Pages of a TaskService's history, read straight from its TaskStore, newest first.
+
+    ``TaskService.jobs()`` sorts and copies every job; this reads only what is asked for. Store
+    rows of jobs the service is working on may lag its in-memory copy, so :meth:`fresh` swaps
+    those for ``service.get()`` (on the loop thread). The store is thread-safe: :meth:`matching`
+    may run in an executor.
+    """
+
+    def __init__(self, service: Any) -> None:
+        self._service = service
+        self._store = service.store
+
+    def page(self, floor: float | None, ties: int, limit: int) -> list[Job]:
+        """Jobs created at or before ``floor`` (all when None), newest first: ``ties`` already
+        loaded jobs created exactly at ``floor`` come first (store order), then up to ``limit``."""
+        until = None if floor is None else math.nextafter(floor, math.inf)
+        return self._store.list(until=until, limit=limit + ties)
+
+    def matching(self, text: str | None, states: Iterable[JobState] | None, limit: int) -> list[Job]:
+        """Up to ``limit`` jobs matching a search text (prompt, task id, model) and/or states."""
+        return self._store.list(text=text or None, states=states, limit=limit)
+
+    def get(self, job_id: str) -> Job | None:
+        return self._service.get(job_id)
+
+    def fresh(self, jobs: Sequence[Job]) -> list[Job]:
+        """The service's own (newer) copy of every job it may be working on."""
+        out = []
+        for job in jobs:
+            if not job.is_final:
+                job = self._service.get(job.id) or job
+            out.append(job)
+        return out
+
+
+def pager_for(source: Any) -> StorePager | None:
+    """A StorePager when ``source`` is a service with a TaskStore, else None (load it whole)."""
+    store = getattr(source, "store", None)
+    return StorePager(source) if store is not None and hasattr(store, "list") else None
 
 
 class Roles:
@@ -72,6 +128,20 @@ def time_text(job: Job, now: float | None = None) -> str:
     return " · ".join(parts)
 
 
+def status_note(job: Job) -> tuple[str, bool]:
+    """The third line's note of an active row: (text, is_warning). Empty for final rows."""
+    if job.is_final:
+        return "", False
+    if job.slow:
+        return tr("taking unusually long"), True
+    problem = job.extra.get("last_error") or job.error_message
+    if problem:
+        # A transient problem while polling (network down, provider busy): say so; the service
+        # keeps trying on its own.
+        return tr("%1 Still trying.").replace("%1", str(problem)), True
+    return job.provider_status or "", False
+
+
 def excerpt(text: str, limit: int = 60) -> str:
     one_line = " ".join(text.split())
     return one_line if len(one_line) <= limit else one_line[: limit - 1].rstrip() + "…"
@@ -99,8 +169,16 @@ class TaskListModel(QAbstractListModel):
         self._jobs: dict[str, Job] = {}
         self._row_of: dict[str, int] = {}
         self._dirty: set[str] = set()
+        self._by_thumb: dict[str, set[str]] = {}  # thumb_path -> job ids (repaint on decode)
         self._clock = clock
         self._unsubscribe: Callable[[], None] | None = None
+        # Paging (see the module docstring): the oldest created_at read by pages, how many paged
+        # jobs carry exactly that time, and whether the store has nothing older.
+        self._pager: StorePager | None = None
+        self._floor: float | None = None
+        self._floor_ties = 0
+        self._exhausted = True
+        self._match_seq = 0
         self._flush_timer = QTimer(self)
         self._flush_timer.setInterval(throttle_ms)
         self._flush_timer.setSingleShot(True)
@@ -114,10 +192,23 @@ class TaskListModel(QAbstractListModel):
 
     # --- wiring -------------------------------------------------------------------------------
 
-    def set_source(self, source: JobSource) -> None:
+    def set_source(self, source: JobSource, pager: StorePager | None = None) -> None:
+        """Show ``source``'s jobs: the first page from its store (see the module docstring), or
+        all of them when it has none; then follow its changes."""
         self.detach()
-        self.reset_jobs(source.jobs())
+        self._pager = pager if pager is not None else pager_for(source)
+        if self._pager is None:
+            self.reset_jobs(source.jobs())
+        else:
+            self.reset_jobs([])
+            self._floor, self._floor_ties, self._exhausted = None, 0, False
+            self.fetch_page()
         self._unsubscribe = source.add_listener(self.on_job_changed)
+        self._tick_timer.start()
+
+    def set_clock(self, clock: Callable[[], float]) -> None:
+        """The service's clock (expiry and running times are on it)."""
+        self._clock = clock
 
     def detach(self) -> None:
         """Stop listening (window closing): the service may outlive the model by a few ticks."""
@@ -126,10 +217,15 @@ class TaskListModel(QAbstractListModel):
             unsubscribe()
         self._flush_timer.stop()
         self._tick_timer.stop()
+        self._match_seq += 1  # a search still reading the store is dropped
+        self._exhausted = True  # and no more pages: the store may be closed next
 
     def reset_jobs(self, jobs: Iterable[Job]) -> None:
         self.beginResetModel()
         self._jobs = {j.id: j for j in jobs}
+        self._by_thumb = {}
+        for j in self._jobs.values():
+            self._index_thumb(j)
         self._rows = self._ordered_ids()
         self._reindex()
         self._dirty.clear()
@@ -144,12 +240,132 @@ class TaskListModel(QAbstractListModel):
         for job in sorted(fresh.values(), key=job_sort_key):
             self.on_job_changed(job)
 
+    # --- paging -------------------------------------------------------------------------------
+
+    def canFetchMore(self, parent: ModelIndex = QModelIndex()) -> bool:  # noqa: B008 - Qt signature
+        return not parent.isValid() and self._pager is not None and not self._exhausted
+
+    def fetchMore(self, parent: ModelIndex = QModelIndex()) -> None:  # noqa: B008 - Qt signature
+        if not parent.isValid():
+            self.fetch_page()
+
+    def fetch_page(self, limit: int = PAGE_SIZE) -> int:
+        """Read the next (older) page from the store; returns how many rows were added."""
+        pager = self._pager
+        if pager is None or self._exhausted:
+            return 0
+        ties = self._floor_ties
+        jobs = pager.page(self._floor, ties, limit)
+        if len(jobs) < limit + ties:
+            self._exhausted = True
+        if jobs:
+            oldest = jobs[-1].created_at
+            same = sum(1 for j in jobs if j.created_at == oldest)
+            self._floor_ties = same if oldest != self._floor else max(same, ties)
+            self._floor = oldest
+        return self.add_jobs(pager.fresh(jobs))
+
+    def has_more(self) -> bool:
+        """True while older jobs are still in the store only."""
+        return self.canFetchMore()
+
+    def load_matching(self, text: str = "", states: Iterable[JobState] | None = None) -> None:
+        """Bring older jobs matching a search / state filter in from the store, off the GUI
+        thread (the proxy already filters what is loaded). No-op when everything is loaded."""
+        pager = self._pager
+        text = text.strip()
+        if pager is None or self._exhausted or (not text and states is None):
+            return
+        self._match_seq += 1
+        seq = self._match_seq
+        wanted = None if states is None else list(states)
+
+        def read() -> list[Job]:
+            return pager.matching(text, wanted, MATCH_LIMIT)
+
+        try:
+            import asyncio
+
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # no event loop (a plain widget test): read inline
+            self._add_matches(seq, read())
+            return
+        fut = loop.run_in_executor(None, read)
+
+        def done(f: Any) -> None:
+            if f.cancelled() or f.exception() is not None:
+                return
+            self._add_matches(seq, f.result())
+
+        fut.add_done_callback(done)
+
+    def _add_matches(self, seq: int, jobs: list[Job]) -> None:
+        if seq != self._match_seq or self._pager is None:
+            return  # superseded by a newer search, or detached
+        self.add_jobs(self._pager.fresh(jobs))
+
+    def add_jobs(self, jobs: Iterable[Job]) -> int:
+        """Insert jobs that are not loaded yet (with their ancestors), keeping every existing
+        row where it is; one rowsInserted per contiguous run. Returns how many were added."""
+        new: dict[str, Job] = {}
+        for job in jobs:
+            if job.id not in self._jobs and job.id not in new:
+                new[job.id] = job
+        if not new:
+            return 0
+        for job in list(new.values()):
+            for anc in self._missing_ancestors(job, new):
+                new[anc.id] = anc
+        self._jobs.update(new)
+        for job in new.values():
+            self._index_thumb(job)
+        order = self._ordered_ids()
+        # The old rows keep their relative order in ``order`` (ancestors come along), so walking
+        # it top-down and inserting each run of new ids at its final index is exact.
+        i = 0
+        while i < len(order):
+            if order[i] in new:
+                j = i
+                while j < len(order) and order[j] in new:
+                    j += 1
+                self.beginInsertRows(QModelIndex(), i, j - 1)
+                self._rows[i:i] = order[i:j]
+                self.endInsertRows()
+                i = j
+            else:
+                i += 1
+        self._reindex()
+        self.countChanged.emit(len(self._rows))
+        return len(new)
+
+    def _missing_ancestors(self, job: Job, pending: dict[str, Job]) -> list[Job]:
+        """Parents (grand-parents...) of ``job`` that are neither loaded nor ``pending``."""
+        out: list[Job] = []
+        seen = {job.id}
+        cur = job
+        while cur.parent_id and cur.parent_id not in self._jobs and cur.parent_id not in pending:
+            if self._pager is None or cur.parent_id in seen:
+                break
+            parent = self._pager.get(cur.parent_id)
+            if parent is None:
+                break
+            seen.add(parent.id)
+            out.append(parent)
+            cur = parent
+        return out
+
     # --- listener -----------------------------------------------------------------------------
 
     def on_job_changed(self, job: Job) -> None:
         """TaskService listener: cheap by design, it runs for every poll and download chunk."""
         old = self._jobs.get(job.id)
+        if old is None and job.parent_id and job.parent_id not in self._jobs and self._pager is not None:
+            self.add_jobs([job])  # brings its parent along (an upgrade of an old, unloaded video)
+            return
         self._jobs[job.id] = job
+        if old is not None and old.thumb_path != job.thumb_path:
+            self._unindex_thumb(old)
+        self._index_thumb(job)
         if job.id not in self._row_of:
             self._insert(job)
             return
@@ -222,7 +438,9 @@ class TaskListModel(QAbstractListModel):
             return
         self.beginRemoveRows(QModelIndex(), row, row)
         del self._rows[row]
-        self._jobs.pop(job_id, None)
+        gone = self._jobs.pop(job_id, None)
+        if gone is not None:
+            self._unindex_thumb(gone)
         self._dirty.discard(job_id)
         self._reindex()
         self.endRemoveRows()
@@ -240,6 +458,22 @@ class TaskListModel(QAbstractListModel):
     def _reindex(self) -> None:
         self._row_of = {job_id: row for row, job_id in enumerate(self._rows)}
 
+    def _index_thumb(self, job: Job) -> None:
+        if job.thumb_path:
+            self._by_thumb.setdefault(job.thumb_path, set()).add(job.id)
+
+    def _unindex_thumb(self, job: Job) -> None:
+        if job.thumb_path:
+            ids = self._by_thumb.get(job.thumb_path)
+            if ids is not None:
+                ids.discard(job.id)
+                if not ids:
+                    del self._by_thumb[job.thumb_path]
+
+    def rows_with_thumb(self, path: str) -> list[int]:
+        """Rows whose poster frame is ``path`` (no scan of every row)."""
+        return sorted(self._row_of[i] for i in self._by_thumb.get(path, ()) if i in self._row_of)
+
     def _depth_of(self, job_id: str) -> int:
         job = self._jobs.get(job_id)
         return 1 if job is not None and job.parent_id and job.parent_id in self._jobs else 0
@@ -248,7 +482,11 @@ class TaskListModel(QAbstractListModel):
 
     @property
     def clock(self) -> Callable[[], float]:
-        return self._clock
+        """Now, on the service's clock (follows :meth:`set_clock`)."""
+        return self.now
+
+    def now(self) -> float:
+        return self._clock()
 
     def job_at(self, row: int) -> Job | None:
         if 0 <= row < len(self._rows):
@@ -284,7 +522,9 @@ class TaskListModel(QAbstractListModel):
         if role == Qt.ItemDataRole.ToolTipRole:
             return self._tooltip(job)
         if role == Qt.ItemDataRole.AccessibleTextRole:
-            return f"{state_label(job.state)}: {excerpt(job.spec.prompt)}"
+            note, _warn = status_note(job)
+            text = f"{state_label(job.state)}: {excerpt(job.spec.prompt)}"
+            return f"{text}. {note}" if note else text
         if role == Roles.Job:
             return job
         if role == Roles.JobId:

@@ -5,6 +5,8 @@ app.py, the GUI tests and the screenshot scripts share it. Two GUI-specific choi
 * Keys are read through :class:`KeyCache`: the registry asks for a key on EVERY request (so a
   changed key takes effect at once), and a keyring read can block on D-Bus. The cache is filled
   off the GUI thread at start and refreshed when the Settings dialog stores or removes a key.
+* :func:`make_service` only reads the store and builds objects (no Qt, no event loop): the app
+  runs it in an executor, after the window is on screen.
 * :class:`ScaledClock` runs the service's clock N times faster than the wall clock, matching a
   simulator running at speed N, so tests see the real poll plan in a fraction of the time.
 """
@@ -15,7 +17,7 @@ import asyncio
 import time
 from collections.abc import Iterable
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kievideo.api.models import ProviderKind
 from kievideo.core.providers import ProviderProfile, ProviderRegistry
@@ -23,7 +25,9 @@ from kievideo.core.service import TaskService
 from kievideo.core.settings import ServiceSettings
 from kievideo.core.store import TaskStore
 from kievideo.ui.appsettings import AppSettings, UnifiedProfile
-from kievideo.ui.promptpanel import ProviderChoice, default_choices
+
+if TYPE_CHECKING:
+    from kievideo.ui.promptpanel import ProviderChoice
 
 DEMO_UNIFIED = "unified"  # the demo's unified profile: the simulator's /v1/video/* on its API origin
 
@@ -79,6 +83,11 @@ class KeyCache:
 
     def forget(self, profile: str) -> None:
         self._cache.pop(profile, None)
+
+    def set_keys(self, keys: Any) -> None:
+        """The KeyStore, when it is opened after the service (the app opens the keyring off the
+        GUI thread, after the window is on screen); :meth:`load` reads from it."""
+        self._keys = keys
 
 
 def polling_settings(mode: str, base: ServiceSettings | None = None) -> ServiceSettings:
@@ -152,6 +161,8 @@ async def apply_settings(stack: Any, settings: AppSettings, *, demo: bool = Fals
 
 
 def provider_choices(settings: AppSettings, *, demo: bool = False) -> list[ProviderChoice]:
+    from kievideo.ui.promptpanel import default_choices
+
     names = [p.name for p in settings.unified_profiles]
     if demo and DEMO_UNIFIED not in names:
         names.insert(0, DEMO_UNIFIED)

@@ -2,10 +2,13 @@
 
     Xvfb :99 -screen 0 1400x900x24 -nolisten tcp &
     DISPLAY=:99 QT_QPA_PLATFORM=xcb .venv/bin/python tests/gui/screenshots.py docs/screenshots
+    DISPLAY=:99 QT_QPA_PLATFORM=xcb .venv/bin/python tests/gui/screenshots.py docs/screenshots --dark
 
 It runs what ``kievideo --demo`` runs (simulator, TaskService, MainWindow), submits a few tasks
 through the window, and grabs the screen with QScreen.grabWindow (QWidget.grab() would leave
-the video area blank: QVideoWidget renders through its own native window).
+the video area blank: QVideoWidget renders through its own native window). ``--dark`` forces the
+dark scheme (as ``kievideo --dark`` does) and saves main-dark.png instead of the two light ones.
+With ``QT_QPA_PLATFORM=offscreen`` (no X server) the window grabs itself instead.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ os.environ.setdefault("QT_API", "pyside6")
 
 import qasync
 from PySide6.QtCore import QCoreApplication
+from PySide6.QtGui import QGuiApplication
 from PySide6.QtMultimedia import QMediaPlayer
 from PySide6.QtWidgets import QApplication
 
@@ -43,7 +47,14 @@ async def wait_for(pred, timeout: float = 60.0) -> None:  # type: ignore[no-unty
         await asyncio.sleep(0.05)
 
 
-async def main(out_dir: Path, app: QApplication) -> None:
+def grab(app: QApplication, window: MainWindow, path: Path) -> None:
+    if QGuiApplication.platformName() == "offscreen":
+        window.grab().save(str(path))
+    else:
+        app.primaryScreen().grabWindow(0).save(str(path))
+
+
+async def main(out_dir: Path, app: QApplication, *, dark: bool = False) -> None:
     tmp = Path(tempfile.mkdtemp(prefix="kvshot-"))
     paths = AppPaths.under(tmp).ensure()
     sim = await start_sim(paths)
@@ -105,7 +116,8 @@ async def main(out_dir: Path, app: QApplication) -> None:
     await asyncio.sleep(0.6)
     w.model.flush()
     await asyncio.sleep(0.3)
-    app.primaryScreen().grabWindow(0).save(str(out_dir / "main-playing.png"))
+    if not dark:
+        grab(app, w, out_dir / "main-playing.png")
 
     # The failed task: a prompt the provider's filter rejects.
     w.prompt.prompt.setPlainText("A crowd scene REJECT at a stadium at night")
@@ -120,22 +132,28 @@ async def main(out_dir: Path, app: QApplication) -> None:
     w.prompt.prompt.setPlainText("")
     w.show_message(service.get(failed.id).error_message or "")
     await asyncio.sleep(0.5)
-    app.primaryScreen().grabWindow(0).save(str(out_dir / "main-failed.png"))
+    grab(app, w, out_dir / ("main-dark.png" if dark else "main-failed.png"))
 
     w.close()
     await w.wait_closed()
     w.deleteLater()
     store.close()
-    await asyncio.get_running_loop().run_in_executor(None, sim.stop)
+    await asyncio.get_running_loop().run_in_executor(None, sim.close)
     print(QMediaPlayer.__name__, "screenshots saved to", out_dir)
 
 
 if __name__ == "__main__":
-    out = Path(sys.argv[1] if len(sys.argv) > 1 else "docs/screenshots").absolute()
+    argv = [a for a in sys.argv[1:] if a != "--dark"]
+    dark = "--dark" in sys.argv[1:]
+    out = Path(argv[0] if argv else "docs/screenshots").absolute()
     out.mkdir(parents=True, exist_ok=True)
     QCoreApplication.setOrganizationName("kievideo")
     app = QApplication(sys.argv[:1])
     app.setWindowIcon(app_icon())
+    if dark:
+        from kievideo.ui.scheme import force_dark
+
+        force_dark(app)
     app.setQuitOnLastWindowClosed(False)
     from kievideo.ui import pyside_fixes
 
@@ -143,4 +161,4 @@ if __name__ == "__main__":
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
     with loop:
-        loop.run_until_complete(main(out, app))
+        loop.run_until_complete(main(out, app, dark=dark))

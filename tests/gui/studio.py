@@ -111,20 +111,23 @@ def open_studio(qtbot: Any, sim: Any, tmp_path: Path, *, key: str | None = None)
     qtbot.waitUntil(task.done, timeout=5000)
     task.result()
     ctx = AppContext(
-        service=service,
+        service=None,
         settings=settings,
         cache_dir=paths.cache_dir,
         library_dir=paths.library_dir,
         log_dir=paths.log_dir,
         demo=True,
     )
-    w = MainWindow(ctx)
-    w.set_provider_choices(provider_choices(settings, demo=True))
+    # The app's start-up order (kievideo.app): the frame first, then the panels, then the service.
+    w = MainWindow(ctx, deferred=True)
     # Not qtbot.addWidget: pytest-qt would close (and start the async shutdown of) the window
     # before this fixture's teardown runs; close_studio() closes it and waits for the shutdown.
     w.resize(1200, 760)
     w.show()
     qtbot.waitExposed(w)
+    w.build_ui()
+    w.set_provider_choices(provider_choices(settings, demo=True))
+    w.attach_service(service)
     return Studio(w, service, store, sim, paths, qtbot)
 
 

@@ -3,6 +3,8 @@ input was wrong, with NOTHING sent to the provider (checked on the simulator's j
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
@@ -12,7 +14,7 @@ from test_panels import drop_files
 from kievideo.api.models import ProviderKind
 from kievideo.core import rules
 from kievideo.core.jobs import JobState, Mode
-from kievideo.sim import FaultSpec
+from kievideo.ui.taskmodel import status_note
 
 
 @pytest.fixture
@@ -141,21 +143,34 @@ def test_rejected_prompt_shows_words_and_copyable_details(studio: Studio):
     assert final.task_id in text and "flagged" in text.lower()
 
 
-def test_provider_unreachable_mid_task_then_recovers(studio: Studio):
+def test_simulator_stops_mid_task_then_comes_back(studio: Studio):
+    """The provider goes away while a paid task runs: the row says it is a network problem and
+    keeps trying; nothing fails, nothing is re-sent; when it is back the video arrives."""
     w = studio.window
     sim = studio.sim
     w.prompt.prompt.setPlainText("a long take of a quiet street")
     studio.generate()
     job = studio.wait_new_job()
     studio.qtbot.waitUntil(lambda: studio.service.get(job.id).task_id is not None, timeout=5000)
-    # The provider vanishes: every status request gets its connection reset.
-    sim.set_faults([FaultSpec(endpoint="/api/v1/veo/record-info", kind="reset")])
-    studio.qtbot.waitUntil(lambda: bool(studio.service.get(job.id).extra.get("last_error")), timeout=10000)
-    row = studio.row_job(job.id)
-    assert not row.is_final
-    assert "network connection" in row.extra["last_error"]
-    # ... and comes back: polling goes on by itself and the video arrives.
-    sim.clear_faults()
+    sim.stop()  # connections refused from now on; the task keeps running on the provider's side
+    try:
+        studio.qtbot.waitUntil(
+            lambda: bool(studio.service.get(job.id).extra.get("last_error")), timeout=10000
+        )
+        row = studio.row_job(job.id)
+        assert row is not None and not row.is_final and row.state is not JobState.FAILED
+        note, warning = status_note(row)
+        assert warning and "network connection" in note and "Still trying" in note
+        # What the list paints for the row: the same words.
+        idx = w.tasks.proxy.mapFromSource(w.model.index_of(job.id))
+        assert "network connection" in idx.data(Qt.ItemDataRole.AccessibleTextRole)
+        studio.qtbot.wait(300)  # polling goes on while the provider is away, and nothing fails
+        assert not studio.service.get(job.id).is_final
+    finally:
+        sim.start()  # back on the same port, with the same task
     final = studio.wait_final(job.id, timeout=30000)
     assert final.state is JobState.DONE, final.error_message
+    assert final.file_path and Path(final.file_path).is_file() and Path(final.file_path).stat().st_size > 0
+    assert "last_error" not in final.extra
     assert len(sim.creates()) == 1  # never re-sent
+    studio.qtbot.waitUntil(lambda: studio.row_job(job.id).state is JobState.DONE, timeout=3000)

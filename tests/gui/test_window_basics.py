@@ -140,3 +140,56 @@ def test_context_menu_follows_state(qtbot, qloop, tmp_path):
     running = svc.put(make_job(spec, state=JobState.RUNNING))
     assert "actStop" in names(running) and "actRemove" not in names(running)
     close_window(qtbot, w)
+
+
+def test_deferred_start_then_close_while_starting(qtbot, qloop, tmp_path):
+    """The app's start-up: frame first (nothing to submit yet), panels, then the service; a
+    close during start-up waits for it and then closes the service it brought."""
+    import asyncio
+
+    svc = FakeService()
+    settings = AppSettings(open_settings(tmp_path / "config"))
+    ctx = AppContext(
+        service=None,
+        settings=settings,
+        cache_dir=tmp_path / "cache",
+        library_dir=tmp_path / "library",
+        log_dir=tmp_path / "logs",
+    )
+    w = MainWindow(ctx, deferred=True)
+    qtbot.addWidget(w)
+    w.show()
+    qtbot.waitExposed(w)
+    assert not w.ready and not w.act_generate.isEnabled() and not w.act_settings.isEnabled()
+    assert w.menuBar().actions()[0].text() == "&File"
+    w.on_generate_clicked()  # nothing to submit to yet: ignored
+    w.refresh_credits()
+    startup: asyncio.Future[None] = qloop.create_future()
+    w.set_startup(startup)
+    w.build_ui()
+    assert not w.prompt.generate_btn.isEnabled()
+    w.close()  # closed while the service is still being built
+    qtbot.wait(50)
+    assert not w._closed
+    w.attach_service(svc)
+    startup.set_result(None)
+    qtbot.waitUntil(lambda: w._closed, timeout=3000)
+    assert svc.closed and svc.submitted == []
+
+
+def test_close_before_the_event_loop_runs_is_remembered(qtbot, tmp_path):
+    """A close during start-up step 1 (no asyncio loop yet): kievideo.app closes it later."""
+    ctx = AppContext(
+        service=None,
+        settings=AppSettings(open_settings(tmp_path / "config")),
+        cache_dir=tmp_path / "cache",
+        library_dir=tmp_path / "library",
+        log_dir=tmp_path / "logs",
+    )
+    w = MainWindow(ctx, deferred=True)
+    qtbot.addWidget(w)
+    w.show()
+    qtbot.waitExposed(w)
+    w.close()
+    assert w.close_requested and w.isVisible() and not w._closing
+    w._closed = True  # let pytest-qt's teardown close it for real

@@ -1,0 +1,104 @@
+"""kievideo.app end to end in a subprocess: the packaging smoke test, the first-paint hook the
+start-up benchmarks use (with a history in the store), and the smoke test's fast failure when Qt
+has no multimedia backend."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+from PySide6.QtMultimedia import QMediaPlayer
+
+from kievideo import app as kv_app
+from kievideo.api.models import ProviderKind
+from kievideo.core.jobs import Job, JobSpec, JobState
+from kievideo.core.paths import AppPaths
+from kievideo.core.store import TaskStore
+from kievideo.ui import i18n
+
+
+def _env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["QT_QPA_PLATFORM"] = "offscreen"
+    env.pop("KIEVIDEO_QUIT_AFTER_PAINT", None)
+    return env
+
+
+def _run(args: list[str], env: dict[str, str], timeout: float = 90) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "kievideo", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def test_smoke_test_plays_the_clip_and_exits_0(tmp_path: Path) -> None:
+    proc = _run(["--smoke-test", "--data-dir", str(tmp_path / "data")], _env())
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "kievideo smoke test: ok" in proc.stdout
+
+
+def test_quit_after_first_paint_with_a_history(tmp_path: Path) -> None:
+    """KIEVIDEO_QUIT_AFTER_PAINT=1: the time of the first paint on stdout (perf_counter) and
+    stderr (wall clock), then a normal start-up and shutdown, exit 0; the history is intact."""
+    data = tmp_path / "data"
+    paths = AppPaths.under(data).ensure()
+    now = time.time()
+    spec = JobSpec(provider=ProviderKind.VEO, model="veo3_fast", prompt="an old video")
+    with TaskStore(paths.db_path) as store:
+        for i in range(450):  # more than one page of the task list
+            store.insert(Job(id=f"job{i:04d}", spec=spec, state=JobState.FAILED, created_at=now - 1000 + i))
+    env = _env()
+    env["KIEVIDEO_QUIT_AFTER_PAINT"] = "1"
+    start = time.perf_counter()
+    proc = _run(["--data-dir", str(data), "--lang", "zh_CN"], env)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = [line for line in proc.stdout.splitlines() if line.startswith("KIEVIDEO_FIRST_PAINT ")]
+    err = [line for line in proc.stderr.splitlines() if line.startswith("KIEVIDEO_FIRST_PAINT ")]
+    assert len(out) == 1 and len(err) == 1  # once each, not twice
+    painted = float(out[0].split()[1])
+    assert start < painted < time.perf_counter()  # the same monotonic clock as this process
+    assert abs(float(err[0].split()[1]) - time.time()) < 120
+    log = (paths.log_dir / "kievideo.log").read_text(encoding="utf-8")
+    assert "kievideo failed" not in log and "Traceback" not in log
+    with TaskStore(paths.db_path) as store:
+        assert store.count() == 450
+
+
+def test_smoke_test_fails_fast_without_a_multimedia_backend(monkeypatch, qtbot, qloop, arun, capsys) -> None:
+    monkeypatch.setattr(QMediaPlayer, "isAvailable", lambda self: False)
+    window = SimpleNamespace()  # must not be touched: the check comes first
+    t0 = time.perf_counter()
+    rc = arun(kv_app.smoke(window, SimpleNamespace(cache_dir=Path("/nonexistent"))), timeout=5000)
+    assert rc != 0 and time.perf_counter() - t0 < 5
+    err = capsys.readouterr().err
+    assert "smoke test: FAILED" in err and "no multimedia backend" in err
+
+
+@pytest.mark.parametrize("lang", ["zh_CN", "zh-CN"])
+def test_lang_option(lang: str) -> None:
+    args = kv_app.build_parser().parse_args(["--lang", lang, "--dark"])
+    assert args.lang == lang and args.dark
+    assert i18n.locale_for(args.lang).name() == "zh_CN"
+
+
+def test_nothing_slow_is_imported_before_the_first_paint() -> None:
+    """What the first paint waits for: Qt's widget modules and kievideo's frame, nothing slow."""
+    code = (
+        "import sys, kievideo.app, kievideo.ui.mainwindow, kievideo.ui.i18n, kievideo.core.paths;"
+        "bad = [m for m in ('asyncio', 'qasync', 'httpx', 'keyring', 'kievideo.sim', 'kievideo.core.service',"
+        " 'kievideo.ui.promptpanel', 'PySide6.QtMultimedia', 'sqlite3') if m in sys.modules];"
+        "print(bad)"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], env=_env(), capture_output=True, text=True, check=True
+    )
+    assert proc.stdout.strip() == "[]", proc.stdout
