@@ -123,8 +123,16 @@ async def start_sim(paths: Any) -> Any:
 
     from kievideo.sim import DEMO_KEY, SimConfig, SimServer
 
+    import random
+
+    # A fresh seed each run: the demo store outlives the simulator, and the simulator derives
+    # task ids from (seed, counter), so a fixed seed would hand out ids earlier runs already stored.
     cfg = SimConfig(
-        speed=DEMO_SPEED, credits=DEMO_CREDITS, keys=(DEMO_KEY,), cache_dir=str(paths.cache_dir / "sim-media")
+        speed=DEMO_SPEED,
+        credits=DEMO_CREDITS,
+        keys=(DEMO_KEY,),
+        cache_dir=str(paths.cache_dir / "sim-media"),
+        seed=random.SystemRandom().randrange(1, 2**31),
     )
     server = SimServer(cfg)
     await asyncio.get_running_loop().run_in_executor(None, server.start)
