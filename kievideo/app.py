@@ -120,10 +120,9 @@ def resolve_paths(args: argparse.Namespace, smoke_dir: Path | None = None) -> An
 async def start_sim(paths: Any) -> Any:
     """The embedded simulator, started in a worker thread (binding sockets must not block the GUI)."""
     import asyncio
+    import random
 
     from kievideo.sim import DEMO_KEY, SimConfig, SimServer
-
-    import random
 
     # A fresh seed each run: the demo store outlives the simulator, and the simulator derives
     # task ids from (seed, counter), so a fixed seed would hand out ids earlier runs already stored.
