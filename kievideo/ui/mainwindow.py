@@ -514,7 +514,9 @@ class MainWindow(QMainWindow):
                 if len(jobs) == 1
                 else self.tr("Submitted %1 tasks.").replace("%1", str(len(jobs)))
             )
-            self.refresh_credits()
+            # After the new row has painted: the first credits call builds an HTTP client
+            # (~30 ms), which would otherwise delay the row the user is waiting to see.
+            QTimer.singleShot(150, self, self.refresh_credits)
         return jobs
 
     def _update_cost(self) -> None:
