@@ -2,7 +2,7 @@
 everywhere it must not be.
 
 The key (a fresh random string) lives only in a real keyring backend: the file backend of
-relkeyring.py (its JSON file is outside every scanned folder), or with KIEVIDEO_REAL_KEYRING=1 the
+tests/cli/filekeyring.py (its JSON file is outside every scanned folder), or with KIEVIDEO_REAL_KEYRING=1 the
 real Secret Service (CI runs the suite in a D-Bus session with an unlocked gnome-keyring). It is
 stored with ``kievideo-cli key set`` (stdin) and never passed on a command line or in an
 environment variable. Then:
@@ -103,7 +103,8 @@ class Session:
         for d in (self.home, self.tmpdir, self.keyring_file.parent):
             d.mkdir(parents=True, exist_ok=True)
         env = clean_env(
-            PYTHONPATH=str(HERE),
+            # relsupport for the children, and the CLI tests' file keyring backend (one copy)
+            PYTHONPATH=os.pathsep.join([str(HERE), str(HERE.parent / "cli")]),
             HOME=str(self.home),
             XDG_CONFIG_HOME=str(self.home / ".config"),
             XDG_CACHE_HOME=str(self.home / ".cache"),
@@ -117,7 +118,7 @@ class Session:
         if REAL_KEYRING:  # the real Secret Service over the inherited D-Bus session
             env.pop("PYTHON_KEYRING_BACKEND", None)
         else:
-            env["PYTHON_KEYRING_BACKEND"] = "relkeyring.FileKeyring"
+            env["PYTHON_KEYRING_BACKEND"] = "filekeyring.FileKeyring"
             env["KIEVIDEO_TEST_KEYRING"] = str(self.keyring_file)
         self.env = env
         self.children: list[Child] = []
@@ -432,7 +433,7 @@ def test_secret_scan(tmp_path: Path, figures: dict[str, Any]) -> None:
                 )
 
     figures.update(
-        keyring="Secret Service (gnome-keyring)" if REAL_KEYRING else "relkeyring.FileKeyring",
+        keyring="Secret Service (gnome-keyring)" if REAL_KEYRING else "filekeyring.FileKeyring",
         children=len(s.children),
         processes_sampled=procs,
         programs=dict(programs),
