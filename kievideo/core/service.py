@@ -1261,17 +1261,8 @@ class TaskService:
                     )
                     return
                 not_video += 1
-                try:
-                    fresh = await self._adapter(job).refresh_urls(job)
-                except RecordExpiredError as rexc:
-                    self._expire(job, rexc)
+                if not await self._refresh_result_urls(job):
                     return
-                except ApiError as aexc:
-                    job.extra[X_LAST_ERROR] = aexc.user_message
-                    fresh = ()
-                if fresh and fresh != job.result_urls:
-                    job.result_urls = fresh
-                    self._changed(job)
                 continue
             except UrlExpiredError:
                 now = self.clock.time()
@@ -1279,17 +1270,8 @@ class TaskService:
                     self._expire(job)
                     return
                 refreshed += 1
-                try:
-                    fresh = await self._adapter(job).refresh_urls(job)
-                except RecordExpiredError as exc:
-                    self._expire(job, exc)
+                if not await self._refresh_result_urls(job):
                     return
-                except ApiError as exc:
-                    job.extra[X_LAST_ERROR] = exc.user_message
-                    fresh = ()
-                if fresh and fresh != job.result_urls:
-                    job.result_urls = fresh
-                    self._changed(job)
                 continue
             except FileExistsError:
                 # Something else took the name meanwhile: never overwrite, take a new name.
@@ -1323,6 +1305,25 @@ class TaskService:
         if thumb and self._jobs.get(job.id) is job:
             job.thumb_path = thumb
             self._changed(job)
+
+    async def _refresh_result_urls(self, job: Job) -> bool:
+        """Ask the provider for fresh result links (record-info or download-url).
+
+        False when the record itself has expired (the job is now EXPIRED); a passing API error
+        is kept as the row's last error and the old links are tried again.
+        """
+        try:
+            fresh = await self._adapter(job).refresh_urls(job)
+        except RecordExpiredError as exc:
+            self._expire(job, exc)
+            return False
+        except ApiError as exc:
+            job.extra[X_LAST_ERROR] = exc.user_message
+            fresh = ()
+        if fresh and fresh != job.result_urls:
+            job.result_urls = fresh
+            self._changed(job)
+        return True
 
     async def _reserve_dest(self, job: Job, ext: str) -> Path | None:
         """Claim the job's library name and store it on the job (``extra["dest"]``).
