@@ -196,10 +196,14 @@ def audit_library(library: Path, jobs: Iterable[Job], sim: Any, *, decode: bool 
     audit = LibraryAudit()
     jobs = list(jobs)
     by_file = {str(Path(j.file_path).resolve()): j for j in jobs if j.file_path}
+    # An unfinished job owns its reserved name ("dest") and, after a kill between planning and
+    # reserving, its planned one ("dest_planned"), which the restart adopts.
     active_dests = {
-        str(Path(str(j.extra.get("dest"))).resolve()): j
+        str(Path(str(d)).resolve()): j
         for j in jobs
-        if not j.is_final and j.extra.get("dest")
+        if not j.is_final
+        for d in (j.extra.get("dest"), j.extra.get("dest_planned"))
+        if d
     }
     # A kill between "file moved into place" and "DONE written" leaves the complete file under
     # its reserved name while the job still says DOWNLOADING (the restart adopts it as is).
@@ -217,11 +221,10 @@ def audit_library(library: Path, jobs: Iterable[Job], sim: Any, *, decode: bool 
             dest = str(path.resolve()).removesuffix(".json").removesuffix(".part")
             if dest not in active_dests:
                 if name.endswith(".part") and path.stat().st_size == 0:
-                    # an empty name reservation the job never learnt about (see the xfail test
-                    # test_crash_after_name_reserved_leaves_no_stray_part): reported, not fatal
+                    # an empty name reservation the job never learnt about: a leak the service
+                    # must not leave (test_crash_after_name_reserved_leaves_no_stray_part)
                     audit.orphan_reservations.append(name)
-                else:
-                    audit.problems.append(f"{name}: a partial file that belongs to no unfinished job")
+                audit.problems.append(f"{name}: a partial file that belongs to no unfinished job")
             continue
         if not name.endswith(".mp4"):
             continue

@@ -9,9 +9,9 @@ of them created a paid task) survives the kills. After the last run:
 * no create is sent twice (the journal has at most one task-creating request per job, and a
   create is only ever repeated after a 429 "rejected, not queued");
 * every ``*.mp4`` in the library is byte-identical (sha256) to what the simulator serves and
-  decodes with PyAV; ``.part`` files exist only for unfinished jobs (except the empty name
-  reservations of a known bug, see test_crash_after_name_reserved_leaves_no_stray_part, which
-  are counted, not failed, in the random runs);
+  decodes with PyAV; ``.part`` files exist only for unfinished jobs (an empty name reservation
+  no job knows about fails the run too; test_crash_after_name_reserved_leaves_no_stray_part pins
+  the crash point that used to leave one);
 * a download cut by a kill resumes with a ``Range`` request. The journal does not record
   request headers, so the simulator's ``files_app.parse_range`` is wrapped (in this process)
   to record every ``Range`` header the file origin receives; the journal's 206 status
