@@ -275,8 +275,11 @@ class Downloader:
     ) -> None:
         if chunk_size < 64 * 1024:
             raise ValueError("chunk_size below 64 KiB makes downloads needlessly slow")
-        self._owns_client = client is None
-        self._client = client if client is not None else default_file_client(timeout)
+        # Our own client is made on first use: building it (httpcore's import and the system CA
+        # bundle) costs ~70 ms, which would otherwise delay the first window paint.
+        self._own_client: httpx.AsyncClient | None = None
+        self._given_client = client
+        self._timeout = timeout
         self._chunk = chunk_size
         _widen_socket_reads()
         self._max_retries = max_retries
@@ -285,10 +288,19 @@ class Downloader:
         self._backoff_cap = backoff_cap
         self._sleep = sleep or asyncio.sleep
 
+    @property
+    def _client(self) -> httpx.AsyncClient:
+        if self._given_client is not None:
+            return self._given_client
+        if self._own_client is None:
+            self._own_client = default_file_client(self._timeout)
+        return self._own_client
+
     async def aclose(self) -> None:
         """Close the client if this Downloader created it."""
-        if self._owns_client:
-            await self._client.aclose()
+        if self._own_client is not None:
+            client, self._own_client = self._own_client, None
+            await client.aclose()
 
     async def __aenter__(self) -> Downloader:
         return self

@@ -281,6 +281,10 @@ class TaskService:
         _LIVE_TOKENS.add(self._token)
         self._owner = {"pid": os.getpid(), "token": self._token}
         self._listeners: list[Listener] = []
+        # The jobs this service has touched or works on, by id: a cache in front of the store,
+        # NOT every job. A history of 10,000 finished jobs stays in the store (reading them all
+        # cost ~250 ms at start and ~40 MB); the task list pages them from the store itself.
+        # A job this service works on is always here, and this copy is the truth for it.
         self._jobs: dict[str, Job] = {}
         self._work: dict[str, asyncio.Task[None]] = {}  # upload/create/download pipeline per job
         self._creating: set[str] = set()  # a paid create (or first upgrade call) is in flight
@@ -293,8 +297,6 @@ class TaskService:
         self._closed = False
         self._store_seen = store.last_change()
         self._deleted_seen = self._store_seen
-        for job in store.list():
-            self._jobs[job.id] = job
 
     # ==========================================================================================
     # Queries and listeners
@@ -311,9 +313,8 @@ class TaskService:
         return remove
 
     def jobs(self) -> list[Job]:
-        """Every job, newest first (snapshots)."""
-        out = sorted(self._jobs.values(), key=lambda j: (j.created_at, j.id), reverse=True)
-        return [_snapshot(j) for j in out]
+        """Every job, newest first (snapshots). Reads the whole store: the GUI pages instead."""
+        return [_snapshot(self._jobs.get(j.id, j)) for j in self.store.list()]
 
     def get(self, job_id: str) -> Job | None:
         job = self._jobs.get(job_id)
@@ -324,7 +325,12 @@ class TaskService:
         return None if job is None else _snapshot(job)
 
     def children(self, job_id: str) -> list[Job]:
-        return [_snapshot(j) for j in self._jobs.values() if j.parent_id == job_id]
+        """Upgrades and extensions made from this job, oldest first (snapshots)."""
+        return [_snapshot(j) for j in self._children(job_id)]
+
+    def _children(self, job_id: str) -> list[Job]:
+        # The store knows every child; our copy wins for the ones we hold (it may be newer).
+        return [self._jobs.get(j.id, j) for j in self.store.children(job_id)]
 
     def estimate_cost(self, spec: JobSpec, kind: JobKind = JobKind.GENERATE) -> int | None:
         return rules.estimate_cost(spec, kind)
@@ -421,12 +427,8 @@ class TaskService:
         if parent.spec.provider is not ProviderKind.VEO:
             raise ValueError(MESSAGES["upgrade_not_veo"])
         if _dedupe:
-            for child in self._jobs.values():
-                if (
-                    child.parent_id == parent.id
-                    and child.kind is to
-                    and child.state not in (JobState.FAILED, JobState.EXPIRED)
-                ):
+            for child in self._children(parent.id):
+                if child.kind is to and child.state not in (JobState.FAILED, JobState.EXPIRED):
                     return _snapshot(child)
         self.registry.adapter(parent.spec.profile)
         child = Job(
@@ -775,17 +777,16 @@ class TaskService:
         """DONE jobs whose file is gone (or only partly there) download again while the provider
         still keeps the result."""
         now = self.clock.time()
-        candidates = [
-            j
-            for j in self._jobs.values()
-            if j.state is JobState.DONE and j.result_urls and (j.expires_at is None or j.expires_at > now)
-        ]
-        if not candidates:
-            return
         loop = asyncio.get_running_loop()
-        missing = await loop.run_in_executor(None, _missing_files, candidates)
-        for job in candidates:
-            if job.id in missing and not self._works_on(job) and not self._owner_alive_other(job):
+        # Off the loop: one query of two columns, then a stat per finished video.
+        missing = await loop.run_in_executor(None, _missing_files, self.store, now)
+        for job_id in missing:
+            job = self._jobs.get(job_id) or self.store.get(job_id)
+            if job is None or job.state is not JobState.DONE:
+                continue  # deleted or changed meanwhile
+            self._jobs.setdefault(job.id, job)
+            job = self._jobs[job.id]
+            if job.state is JobState.DONE and not self._works_on(job) and not self._owner_alive_other(job):
                 job.state = JobState.DOWNLOADING
                 job.extra[X_OWNER] = dict(self._owner)
                 if job.file_path:
@@ -1552,12 +1553,9 @@ def _adopt_planned(planned: Path) -> Path | None:
     return planned
 
 
-def _missing_files(jobs: list[Job]) -> set[str]:
-    out = set()
-    for j in jobs:
-        if not j.file_path or not os.path.exists(j.file_path):
-            out.add(j.id)
-    return out
+def _missing_files(store: TaskStore, now: float) -> list[str]:
+    """Ids of DONE jobs, still kept by the provider, whose video is not on disk."""
+    return [job_id for job_id, path in store.done_files(now) if not path or not os.path.exists(path)]
 
 
 def _delete_files(paths: list[Any]) -> None:

@@ -511,6 +511,18 @@ class TaskStore:
         """Upgrades and extensions made from this job, oldest first."""
         return self._many(f"{_SELECT} WHERE parent_id = ? ORDER BY created_at, rowid", (job_id,))
 
+    def done_files(self, now: float) -> builtins.list[tuple[str, str | None]]:
+        """``(id, file_path)`` of every DONE job whose result the provider still keeps (it has
+        result links that have not expired at ``now``): what a restart checks on disk. Two
+        columns, not whole jobs, so 10,000 finished jobs cost milliseconds, not a full decode."""
+        with self._lock:
+            rows = self._read(
+                "SELECT id, file_path FROM jobs WHERE state = ? AND result_urls != '[]'"
+                " AND (expires_at IS NULL OR expires_at > ?)",
+                (JobState.DONE.value, now),
+            )
+        return [(str(r[0]), None if r[1] is None else str(r[1])) for r in rows]
+
     def active(self) -> builtins.list[Job]:
         """Every non-final job, oldest first: what must be resumed on start."""
         marks = ", ".join("?" * len(_ACTIVE_STATES))

@@ -243,6 +243,26 @@ def test_upgrades_and_extend_child_jobs(harness: Harness, sim: Any) -> None:
     asyncio.run(main())
 
 
+def test_history_stays_in_the_store_and_children_are_found_after_restart(harness: Harness, sim: Any) -> None:
+    """A restarted service keeps finished jobs in the store, not in memory (10,000 of them made
+    the window slow to open), yet finds a parent's children and still dedupes an upgrade."""
+
+    async def main() -> None:
+        async with harness.service() as svc:
+            parent = await wait_final(svc, svc.submit(veo_text()))
+            final_ok(parent)
+            hd = await wait_final(svc, svc.upgrade(parent.id, JobKind.UPGRADE_1080P), 60)
+            final_ok(hd)
+        async with harness.service() as svc2:
+            assert svc2._jobs == {}  # nothing to resume: nothing loaded
+            assert [c.id for c in svc2.children(parent.id)] == [hd.id]
+            assert svc2.upgrade(parent.id, JobKind.UPGRADE_1080P).id == hd.id  # asked again: one job
+            assert [j.id for j in svc2.jobs()] == [hd.id, parent.id]
+        assert len(creates(sim, "veo.get_1080p")) == 1
+
+    asyncio.run(main())
+
+
 @pytest.mark.sim(speed=SPEED, credits=10)
 def test_no_credits_fails_with_actionable_message_and_keeps_the_job(harness: Harness, sim: Any) -> None:
     async def main() -> None:

@@ -232,6 +232,21 @@ def test_active_delete_and_tombstones(store: TaskStore) -> None:
     assert store.last_change() > mark
 
 
+def test_done_files_lists_only_finished_videos_the_provider_still_keeps(store: TaskStore) -> None:
+    now = 1_800_000_000.0
+    kept = make_job(state=JobState.DONE, result_urls=("https://f/a.mp4",), file_path="/lib/a.mp4")
+    no_expiry = make_job(state=JobState.DONE, result_urls=("https://f/b.mp4",))
+    expired = make_job(state=JobState.DONE, result_urls=("https://f/c.mp4",), expires_at=now - 1)
+    no_urls = make_job(state=JobState.DONE, file_path="/lib/d.mp4")
+    failed = make_job(state=JobState.FAILED, result_urls=("https://f/e.mp4",))
+    for j in (kept, no_expiry, expired, no_urls, failed):
+        store.insert(j)
+    kept.expires_at = now + 60
+    store.update(kept)
+    assert sorted(store.done_files(now)) == sorted([(kept.id, "/lib/a.mp4"), (no_expiry.id, None)])
+    assert store.done_files(now + 120) == [(no_expiry.id, None)]
+
+
 def test_changed_since_sees_every_write_in_order(tmp_path: Path, clock: FakeClock) -> None:
     path = tmp_path / "t.sqlite3"
     writer = TaskStore(path, clock=clock)
