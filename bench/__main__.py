@@ -165,7 +165,7 @@ def main(argv: list[str] | None = None) -> int:
         results = _common._RESULTS
     print("\n=== summary ===", file=sys.stderr)
     print_table(results)
-    missed = [f"{r['bench']}.{r['metric']}" for r in results if not r["pass"]]
+    missed = [f"{r['bench']}.{r['metric']}" for r in results if r["pass"] is False]
     print(
         f"\n{len(results) - len(missed)}/{len(results)} targets met"
         + (f"; missed: {', '.join(missed)}" if missed else ""),

@@ -79,17 +79,20 @@ def emit(
     *,
     unit: str,
     target: str,
-    passed: bool,
+    passed: bool | None,
     details: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Print one result line (JSON, stdout) and remember it for :func:`print_table`."""
+    """Print one result line (JSON, stdout) and remember it for :func:`print_table`.
+
+    ``passed=None`` marks a figure reported for context, with no target of its own (``"pass"``
+    is then ``null`` and the table says ``info``)."""
     rec: dict[str, Any] = {
         "bench": bench,
         "metric": metric,
         "value": _round(value),
         "unit": unit,
         "target": target,
-        "pass": bool(passed),
+        "pass": None if passed is None else bool(passed),
         "details": {k: _round(v) for k, v in (details or {}).items()},
         **machine(),
     }
@@ -132,7 +135,7 @@ def print_table(results: Sequence[dict[str, Any]] | None = None, file: Any = Non
         f"{'bench':<{w_bench}}  {'metric':<{w_metric}}  {'value':>10} {'unit':<6} {'target':<20} ok", file=out
     )
     for r in rows:
-        ok = "yes" if r["pass"] else "MISS"
+        ok = "info" if r["pass"] is None else "yes" if r["pass"] else "MISS"
         print(
             f"{r['bench']:<{w_bench}}  {r['metric']:<{w_metric}}  {fmt(r['value']):>10} "
             f"{r['unit']:<6} {r['target']:<20} {ok}",

@@ -44,17 +44,18 @@ from .tasks import (
     MSG_UNIFIED_STALE,
     MSG_UNIFIED_UNSAFE,
     MSG_VEO_GEN_FAILED,
+    NO_DURATION,
     RUNWAY_DURATIONS,
     RUNWAY_EXTEND_DURATION,
     VEO_DURATIONS,
     Failure,
     Task,
+    draw_duration,
     hex_id,
     runway_stages,
     task_rng,
     unified_id,
     unified_stages,
-    uniform,
     uuid_id,
     veo_stages,
 )
@@ -348,11 +349,11 @@ def build_api_app(rt: Runtime) -> Starlette:
         now = clock.now()
         portrait = aspect == "9:16" or (aspect == "Auto" and portrait_of_images(images, now))
         images_ok = all(state.fetchable(u, now) for u in images)
-        extra_time = {"720p": (0.0, 0.0), "1080p": HD_DURATION, "4k": FOURK_DURATION}[resolution]
+        extra_time = {"720p": NO_DURATION, "1080p": HD_DURATION, "4k": FOURK_DURATION}[resolution]
 
         def build(rng: random.Random) -> tuple[str, str, list[tuple[str, float]], Failure | None]:
             tid = hex_id(rng)
-            total = uniform(rng, VEO_DURATIONS[model]) + uniform(rng, extra_time)
+            total = draw_duration(rng, VEO_DURATIONS[model]) + draw_duration(rng, extra_time)
             failure = veo_failure(rng, prompt, images_ok, translate)
             return tid, tid, veo_stages(rng, total, failure), failure
 
@@ -454,7 +455,7 @@ def build_api_app(rt: Runtime) -> Starlette:
             if not state.try_charge(price):
                 return kie(request, 402, MSG_NO_CREDITS)
             rng = random.Random(f"{cfg.seed}:{task.counter}:1080p:{index}")
-            hd = (now, now + uniform(rng, HD_DURATION))
+            hd = (now, now + draw_duration(rng, HD_DURATION))
             with state.lock:  # the test thread may be describing this task right now
                 task.index_1080p[index] = hd
             state.add_result(
@@ -491,7 +492,7 @@ def build_api_app(rt: Runtime) -> Starlette:
 
             def build(rng: random.Random) -> tuple[str, str, list[tuple[str, float]], Failure | None]:
                 tid = hex_id(rng)
-                return tid, tid, [("generating", 0.0), ("success", uniform(rng, FOURK_DURATION))], None
+                return tid, tid, [("generating", 0.0), ("success", draw_duration(rng, FOURK_DURATION))], None
 
             k4 = new_task(
                 family="veo",
@@ -559,7 +560,7 @@ def build_api_app(rt: Runtime) -> Starlette:
 
         def build(rng: random.Random) -> tuple[str, str, list[tuple[str, float]], Failure | None]:
             new_id = hex_id(rng)
-            total = uniform(rng, EXTEND_DURATION)
+            total = draw_duration(rng, EXTEND_DURATION)
             failure = veo_failure(rng, prompt, True, True)
             if failure is not None and failure.reason == "generation_failed":
                 failure.message = "Extension failed"  # extend's documented 501 text
@@ -634,7 +635,8 @@ def build_api_app(rt: Runtime) -> Starlette:
         def build(rng: random.Random) -> tuple[str, str, list[tuple[str, float]], Failure | None]:
             tid = uuid_id(rng)
             failure = runway_failure(prompt)
-            return tid, tid, runway_stages(rng, uniform(rng, RUNWAY_DURATIONS[duration]), failure), failure
+            stages = runway_stages(rng, draw_duration(rng, RUNWAY_DURATIONS[duration]), failure)
+            return tid, tid, stages, failure
 
         task = new_task(
             family="runway",
@@ -683,7 +685,8 @@ def build_api_app(rt: Runtime) -> Starlette:
         def build(rng: random.Random) -> tuple[str, str, list[tuple[str, float]], Failure | None]:
             new_id = uuid_id(rng)
             failure = runway_failure(prompt)
-            return new_id, new_id, runway_stages(rng, uniform(rng, RUNWAY_EXTEND_DURATION), failure), failure
+            stages = runway_stages(rng, draw_duration(rng, RUNWAY_EXTEND_DURATION), failure)
+            return new_id, new_id, stages, failure
 
         task = new_task(
             family="runway",
@@ -771,7 +774,7 @@ def build_api_app(rt: Runtime) -> Starlette:
         def build(rng: random.Random) -> tuple[str, str, list[tuple[str, float]], Failure | None]:
             tid = uuid_id(rng)
             failure = runway_failure(prompt)
-            return tid, tid, veo_stages(rng, uniform(rng, ALEPH_DURATION), failure), failure
+            return tid, tid, veo_stages(rng, draw_duration(rng, ALEPH_DURATION), failure), failure
 
         task = new_task(
             family="aleph",

@@ -29,6 +29,7 @@ from __future__ import annotations
 import bisect
 import random
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -56,17 +57,26 @@ MSG_UNIFIED_STALE = (
     "Type: type.googleapis.com/google.rpc.ErrorInfo | URL: /v1/video:batchAsyncGenerateVideoStartImage"
 )
 
-VEO_DURATIONS: dict[str, tuple[float, float]] = {
-    "veo3_fast": (90, 240),
-    "veo3": (180, 480),
-    "veo3_lite": (60, 180),
+#: How long generation takes (simulated seconds): (shortest, typical, longest). Drawn by
+#: :func:`draw_duration`: a triangular distribution over the three documented-style figures, the
+#: standard three-point estimate. Generation time is concentrated around a typical value with a
+#: longer tail of slow tasks (busy GPUs, queues); a uniform draw over min..max (what this
+#: simulator did before) would say a 90 s and a 240 s Veo fast task are equally common, which no
+#: provider's "usually about 2 minutes" describes. Keep the typical values equal to
+#: ``kievideo.core.scheduler.DURATIONS`` (tests/sim checks it).
+Durations = tuple[float, float, float]
+VEO_DURATIONS: dict[str, Durations] = {
+    "veo3_fast": (90.0, 150.0, 240.0),
+    "veo3": (180.0, 300.0, 480.0),
+    "veo3_lite": (60.0, 120.0, 180.0),
 }
-EXTEND_DURATION = (180.0, 600.0)
-HD_DURATION = (60.0, 180.0)
-FOURK_DURATION = (300.0, 600.0)
-RUNWAY_DURATIONS = {5: (60.0, 120.0), 10: (120.0, 240.0)}
-RUNWAY_EXTEND_DURATION = (90.0, 200.0)
-ALEPH_DURATION = (90.0, 240.0)
+EXTEND_DURATION: Durations = (180.0, 300.0, 600.0)
+HD_DURATION: Durations = (60.0, 120.0, 180.0)
+FOURK_DURATION: Durations = (300.0, 450.0, 600.0)
+RUNWAY_DURATIONS: dict[int, Durations] = {5: (60.0, 90.0, 120.0), 10: (120.0, 180.0, 240.0)}
+RUNWAY_EXTEND_DURATION: Durations = (90.0, 150.0, 200.0)
+ALEPH_DURATION: Durations = (90.0, 180.0, 240.0)
+NO_DURATION: Durations = (0.0, 0.0, 0.0)
 
 
 @dataclass
@@ -148,6 +158,15 @@ def uniform(rng: random.Random, bounds: tuple[float, float]) -> float:
     return round(rng.uniform(*bounds), 3)
 
 
+def draw_duration(rng: random.Random, figures: Durations) -> float:
+    """A generation time from (shortest, typical, longest): triangular, one draw from ``rng``."""
+    lo, typical, hi = figures
+    if hi <= lo:
+        rng.random()  # keep the stream's length independent of the figures
+        return round(lo, 3)
+    return round(rng.triangular(lo, hi, min(max(typical, lo), hi)), 3)
+
+
 def veo_stages(rng: random.Random, total: float, failure: Failure | None) -> list[tuple[str, float]]:
     """Veo shows successFlag 0 from creation to the end; a short queue precedes generation."""
     queue = uniform(rng, (2.0, 10.0))
@@ -176,8 +195,15 @@ def runway_stages(rng: random.Random, total: float, failure: Failure | None) -> 
 
 
 def unified_stages(
-    rng: random.Random, gen: tuple[float, float], has_images: bool, upsample: bool, failure: Failure | None
+    rng: random.Random,
+    gen: Durations,
+    has_images: bool,
+    upsample: bool,
+    failure: Failure | None,
+    *,
+    draw: Callable[[random.Random, Durations], float] = draw_duration,
 ) -> list[tuple[str, float]]:
+    """``draw`` picks the generation times (bench.polling swaps in a uniform draw to compare)."""
     t = uniform(rng, (3.0, 15.0))
     stages: list[tuple[str, float]] = [("pending", 0.0)]
     if has_images:
@@ -189,14 +215,14 @@ def unified_stages(
     stages.append(("video_generating", t))
     if failure is not None:
         if failure.reason == "generation_failed":
-            t += uniform(rng, gen)
+            t += draw(rng, gen)
         else:
             t += uniform(rng, (10.0, 40.0))
         stages.append(("failed", t))
         return stages
-    t += uniform(rng, gen)
+    t += draw(rng, gen)
     if upsample:
         stages.append(("video_upsampling", t))
-        t += uniform(rng, HD_DURATION)
+        t += draw(rng, HD_DURATION)
     stages.append(("completed", t))
     return stages
