@@ -3,23 +3,28 @@
 Why adaptive: a fixed 10 s poller wastes most of its requests while a video cannot possibly be
 ready yet, and still shows the finished video 5 s late on average. Each job here follows a
 plan built from how long such tasks take (this user's own finished jobs of the same model when
-there are enough of them, else the documented figures in :data:`DURATIONS`):
+there are enough of them, else the documented figures in :data:`DURATIONS` read as a three-point
+estimate: :meth:`DurationModel.triangular`):
 
-1. early checks a few seconds after the create (a content rejection or a bad image URL comes
-   back quickly, and the first answer also proves the task exists);
-2. nothing until the first sliver of the duration distribution (``start_q``, 10 %): polling
-   before the shortest plausible duration can only find "still running";
-3. inside the distribution the interval follows the *inverse hazard* - the expected waiting
-   "mass" ahead: ``interval = kappa * (S(t) / f(t)) ** exponent`` clamped to
-   ``[floor, max_interval]``. Where completions are likely relative to the jobs still running
-   the polls get dense (down to 2.5 s); where they are unlikely the polls stay sparse. For a
-   uniform distribution ``S/f`` is simply the time left to the maximum, so the polls tighten
-   towards the end of the range. (Minimising requests + lambda * latency gives
-   ``interval ~ 1/sqrt(hazard)``; an exponent of 0.7 trades a little mean latency for a
-   lower median, which is what the benchmark measures.)
-4. past the range the interval grows again (``floor + 0.25 * overtime``, capped at 30 s);
-5. past the deadline of ACTIVE time (queued/running while the app was running) the job is
+1. one early check (``early_checks``, 20 s after the create): a bad image URL, a non-English
+   prompt and most content rejections come back by then, and the answer proves the task exists;
+2. nothing more until ``start_q`` (30 %) of the distribution: polling before most tasks can be
+   done only finds "still running";
+3. from there to ``dense_q`` (the median) the interval follows the *inverse hazard* - the
+   expected waiting "mass" ahead: ``interval = kappa * (S(t) / f(t)) ** exponent``, at most
+   ``max_interval`` - sparse while few completions are due;
+4. from the median to the longest plausible duration: every ``floor`` seconds (2.5 s). This is
+   where the plan spends its requests: half of the tasks finish in this window and each is shown
+   done within ``floor`` + one round trip. Placing the dense window in the late half is what makes
+   it cheap - only the tasks still running pay for it (minimising requests for a given median
+   latency puts the window where the hazard is highest, which for these right-skewed
+   distributions is the upper half);
+5. past the range the interval grows again (``floor + 0.25 * overtime``, capped at 30 s);
+6. past the deadline of ACTIVE time (queued/running while the app was running) the job is
    marked slow and polled every 60 s - never abandoned.
+
+The price is paid by the early finishers: a task done before the median waits for the next sparse
+poll (p90 of the detection latency is about 35 s, against 9 s for a 10 s poller).
 
 Errors back off exponentially per job; a 429 pauses the whole budget for its Retry-After.
 The budget is one token bucket (default 4 requests/s, burst 8) shared by all jobs; jobs whose
@@ -29,17 +34,9 @@ provider's rate limit and none of them starves.
 Everything waits on an injected :class:`~kievideo.core.clock.Clock`, so tests run hours of
 polling on a FakeClock in milliseconds.
 
-Measured (tests/unit/core_logic/test_scheduler.py, 660 jobs, durations uniform over each
-documented min..max in :data:`DURATIONS`): median latency "done on the server" -> "seen done"
-2.7 s (fixed 10 s poller: 4.9 s), p90 8.7 s, with 0.60 of the fixed poller's requests. With a
-learned distribution (this user's durations, +-15 % around the typical time): median 1.7 s with
-0.43 of the requests. A hard floor explains the gap to 0.5 on the wide uniform prior: a poll can
-only catch the completions of the 3 s before it, so covering half of a uniform range of width R
-costs at least R/24 requests per job even when placed optimally (late in the range, where few
-jobs are still running), plus the poll that sees "done" - about 0.40 of the fixed poller for
-these ranges, and only by leaving the early half of the jobs waiting up to R/2. The second early
-check (30 s, which catches content rejections in their documented 10-50 s window) costs 0.045 of
-the ratio; ``early_checks=(5.0,)`` gives 0.54.
+Measured (``python -m bench.polling``: 300 tasks of mixed models, durations drawn exactly as the
+simulator draws them): see docs/PERFORMANCE.md; tests/unit/core_logic/test_scheduler.py runs the
+same kind of simulation as a regression check.
 """
 
 from __future__ import annotations
@@ -89,11 +86,24 @@ DURATIONS: dict[str, tuple[float, float, float]] = {
     "1080p": (60.0, 120.0, 180.0),
     "4k": (300.0, 450.0, 600.0),
     "extend": (180.0, 300.0, 600.0),
-    "unified": (90.0, 180.0, 420.0),
 }
 
 #: Veo ``resolution`` on generate adds an upscale to the generation (§2.1 V-D).
 _VEO_RESOLUTION_EXTRA = {"1080p": "1080p", "4k": "4k"}
+
+#: The wait before generation starts (the provider's queue, the unified API's "pending"), on top
+#: of :data:`DURATIONS` for generations and extensions. Runway's figures already count it.
+_QUEUE: dict[ProviderKind, tuple[float, float, float]] = {
+    ProviderKind.VEO: (2.0, 6.0, 10.0),
+    ProviderKind.ALEPH: (2.0, 6.0, 10.0),
+    ProviderKind.UNIFIED: (3.0, 9.0, 15.0),
+}
+#: The unified API downloads input images before it starts ("image_downloading").
+_IMAGE_FETCH = (3.0, 6.0, 10.0)
+
+
+def _plus(a: tuple[float, float, float], b: tuple[float, float, float]) -> tuple[float, float, float]:
+    return a[0] + b[0], a[1] + b[1], a[2] + b[2]
 
 
 def duration_key(spec: JobSpec, kind: JobKind = JobKind.GENERATE) -> str:
@@ -110,18 +120,26 @@ def duration_key(spec: JobSpec, kind: JobKind = JobKind.GENERATE) -> str:
         return "runway:10" if spec.duration == 10 else "runway:5"
     if spec.provider is ProviderKind.ALEPH:
         return "aleph"
-    return "unified"
+    # The unified API serves Veo: its generation takes what the matching Veo model takes.
+    return "veo3_fast" if "fast" in spec.model.lower() else "veo3"
 
 
 def prior_for(spec: JobSpec, kind: JobKind = JobKind.GENERATE) -> tuple[float, float, float]:
-    """(shortest, typical, longest) for a job, including a Veo generate-time upscale."""
-    lo, typ, hi = DURATIONS[duration_key(spec, kind)]
+    """(shortest, typical, longest) seconds from the create to the result: the generation, its
+    queue, and a generate-time upscale (Veo ``resolution``, unified ``enable_upsample``)."""
+    figures = DURATIONS[duration_key(spec, kind)]
+    if kind in (JobKind.GENERATE, JobKind.EXTEND) and spec.provider in _QUEUE:
+        figures = _plus(figures, _QUEUE[spec.provider])
     if kind is JobKind.GENERATE and spec.provider is ProviderKind.VEO:
         extra = _VEO_RESOLUTION_EXTRA.get(spec.quality or "")
         if extra:
-            elo, etyp, ehi = DURATIONS[extra]
-            lo, typ, hi = lo + elo, typ + etyp, hi + ehi
-    return lo, typ, hi
+            figures = _plus(figures, DURATIONS[extra])
+    if kind is JobKind.GENERATE and spec.provider is ProviderKind.UNIFIED:
+        if spec.images:
+            figures = _plus(figures, _IMAGE_FETCH)
+        if spec.upsample:
+            figures = _plus(figures, DURATIONS["1080p"])
+    return figures
 
 
 def deadline_for(spec: JobSpec, kind: JobKind, settings: ServiceSettings) -> float:
@@ -158,6 +176,23 @@ class DurationModel:
         return cls([(0.0, lo), (1.0, max(hi, lo + 1.0))])
 
     @classmethod
+    def triangular(cls, lo: float, typical: float, hi: float, *, knots: int = 24) -> DurationModel:
+        """Most tasks near ``typical``, none outside ``lo..hi``: the documented figures read as a
+        three-point estimate (the prior until this user has finished tasks of their own)."""
+        hi = max(hi, lo + 1.0)
+        mode = min(max(typical, lo), hi)
+        c = (mode - lo) / (hi - lo)
+        pts = []
+        for i in range(knots + 1):
+            q = i / knots
+            if q < c:
+                x = lo + math.sqrt(q * (hi - lo) * (mode - lo))
+            else:
+                x = hi - math.sqrt((1.0 - q) * (hi - lo) * (hi - mode))
+            pts.append((q, x))
+        return cls(pts)
+
+    @classmethod
     def from_samples(
         cls,
         samples: Sequence[float],
@@ -168,7 +203,7 @@ class DurationModel:
     ) -> DurationModel:
         good = [float(s) for s in samples[:max_samples] if s > 0 and math.isfinite(s)]
         if len(good) < min_samples:
-            return cls.uniform(prior[0], prior[2])
+            return cls.triangular(*prior)
         good.sort()
         n = len(good)
         # Widen the observed range a little on both ends: the next task may be the fastest or
@@ -226,9 +261,10 @@ class DurationModel:
 class PollPolicy:
     """The per-job plan (see the module docstring); tuned by tests/unit/core_logic simulation."""
 
-    early_checks: tuple[float, ...] = (5.0, 30.0)
-    start_q: float = 0.10
-    kappa: float = 0.3
+    early_checks: tuple[float, ...] = (20.0,)
+    start_q: float = 0.30
+    dense_q: float = 0.50
+    kappa: float = 0.6
     exponent: float = 0.7
     floor: float = 2.5
     max_interval: float = 30.0
@@ -236,9 +272,8 @@ class PollPolicy:
 
     @classmethod
     def from_settings(cls, settings: ServiceSettings) -> PollPolicy:
-        first = settings.early_check_s
         return cls(
-            early_checks=(first, max(first, 30.0)) if first < 30.0 else (first,),
+            early_checks=(settings.early_check_s,),
             floor=settings.dense_interval_s,
             max_interval=settings.max_interval_s,
         )
@@ -251,9 +286,12 @@ class PollPolicy:
                 return e - age
         if age < start - 0.5:
             return start - age
-        if age < model.hi:
+        dense = model.quantile(self.dense_q)
+        if age < dense - 0.5:
             interval = self.kappa * math.pow(model.inverse_hazard(age), self.exponent)
-            return min(self.max_interval, max(self.floor, interval))
+            return min(self.max_interval, max(self.floor, interval), dense - age)
+        if age < model.hi:
+            return self.floor
         return min(self.max_interval, self.floor + self.overtime_slope * (age - model.hi))
 
 

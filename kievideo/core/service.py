@@ -1044,7 +1044,7 @@ class TaskService:
     def _duration_model(self, job: Job) -> DurationModel:
         prior = prior_for(job.spec, job.kind)
         if job.kind is not JobKind.GENERATE:
-            return DurationModel.uniform(prior[0], prior[2])
+            return DurationModel.triangular(*prior)
         spec = job.spec
         key = (spec.provider.value, spec.profile, spec.model, str(spec.quality), str(spec.duration))
         now = self.clock.monotonic()

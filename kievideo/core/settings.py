@@ -28,8 +28,9 @@ class ServiceSettings:
     deadline_long_s: float = 30 * 60.0
     #: poll interval once a job is past its deadline (it is never abandoned)
     slow_poll_s: float = 60.0
-    #: first status check after the create: content rejections come back within seconds
-    early_check_s: float = 5.0
+    #: the early status check after the create: image, language and most content rejections
+    #: come back within 20 s (the next check is near the typical duration)
+    early_check_s: float = 20.0
     #: poll interval while completion is most likely (the learned duration window)
     dense_interval_s: float = 2.5
     #: longest interval between polls before the deadline
