@@ -296,6 +296,16 @@ class Downloader:
             self._own_client = default_file_client(self._timeout)
         return self._own_client
 
+    async def prepare(self) -> None:
+        """Build the client now, off the loop thread, instead of in the first download."""
+        if self._given_client is not None or self._own_client is not None:
+            return
+        client = await asyncio.get_running_loop().run_in_executor(None, default_file_client, self._timeout)
+        if self._own_client is None:
+            self._own_client = client
+        else:  # a download made one meanwhile
+            await client.aclose()
+
     async def aclose(self) -> None:
         """Close the client if this Downloader created it."""
         if self._own_client is not None:

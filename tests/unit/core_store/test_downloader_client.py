@@ -1,0 +1,39 @@
+"""The Downloader's own file client: made on first use (not at construction, which sits on the
+app's start-up path), or ahead of time by ``prepare()``; closed by ``aclose()``; a client the
+caller passed in is never replaced or closed."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+
+from kievideo.core.downloads import Downloader
+
+
+def test_own_client_is_made_lazily_and_closed() -> None:
+    async def main() -> None:
+        d = Downloader()
+        assert d._own_client is None  # construction builds nothing
+        await d.prepare()
+        client = d._own_client
+        assert client is not None and not client.is_closed
+        await d.prepare()
+        assert d._own_client is client  # prepared once
+        assert d._client is client
+        await d.aclose()
+        assert client.is_closed and d._own_client is None
+
+    asyncio.run(main())
+
+
+def test_a_given_client_is_used_and_left_open() -> None:
+    async def main() -> None:
+        async with httpx.AsyncClient() as given:
+            d = Downloader(given)
+            await d.prepare()
+            assert d._own_client is None and d._client is given
+            await d.aclose()
+            assert not given.is_closed
+
+    asyncio.run(main())
