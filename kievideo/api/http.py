@@ -28,6 +28,7 @@ import contextlib
 import contextvars
 import email.utils
 import functools
+import importlib
 import json
 import logging
 import random
@@ -811,6 +812,13 @@ def _transport_message(exc: httpx.TransportError) -> str:
     if isinstance(exc, httpx.ConnectError):
         return "Could not connect to the provider. Check your network connection."
     return "The connection to the provider failed. Check your network connection."
+
+
+def preload_transport() -> None:
+    """Import what httpx/httpcore import lazily on the first request (anyio's asyncio backend,
+    ~40 ms). Call it on a worker thread at start-up: otherwise the first poll or create pays it
+    on the event loop - in the app, that is the GUI thread."""
+    importlib.import_module("anyio._backends._asyncio")
 
 
 def open_file_client(*, timeout: float = 60.0, connect_timeout: float = 15.0) -> httpx.AsyncClient:

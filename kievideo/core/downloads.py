@@ -254,6 +254,12 @@ def default_file_client(timeout: float = 60.0) -> httpx.AsyncClient:
     )
 
 
+def _preload_transport() -> None:
+    from kievideo.api.http import preload_transport
+
+    preload_transport()
+
+
 class Downloader:
     """Resumable downloads over one credential-free ``httpx.AsyncClient``.
 
@@ -297,10 +303,13 @@ class Downloader:
         return self._own_client
 
     async def prepare(self) -> None:
-        """Build the client now, off the loop thread, instead of in the first download."""
+        """Build the client and import what its first request would import, on a worker
+        thread, instead of on the loop in the first download (the app calls this at start)."""
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(None, _preload_transport)
         if self._given_client is not None or self._own_client is not None:
             return
-        client = await asyncio.get_running_loop().run_in_executor(None, default_file_client, self._timeout)
+        client = await loop.run_in_executor(None, default_file_client, self._timeout)
         if self._own_client is None:
             self._own_client = client
         else:  # a download made one meanwhile
@@ -619,6 +628,11 @@ class Downloader:
 # ---- file-system helpers (run in an executor: they block) -------------------------------------
 
 
+#: os.posix_fadvise where it exists (Linux, most Unixes; not macOS or Windows).
+_FADVISE = getattr(os, "posix_fadvise", None) if hasattr(os, "POSIX_FADV_DONTNEED") else None
+_WRITEBACK_BYTES = 16 * 1024 * 1024
+
+
 class _PartWriter:
     """Appends to the .part file and feeds the hash. A lock makes close() wait for a write
     still running on the executor thread when the task is cancelled."""
@@ -627,6 +641,7 @@ class _PartWriter:
         self._f: BinaryIO | None = f
         self._carry = carry
         self._lock = threading.Lock()
+        self._flushed_to = f.tell()  # bytes before this offset were handed to the kernel's writeback
 
     @classmethod
     def open(cls, part: Path, offset: int, carry: _HashCarry) -> _PartWriter:
@@ -659,6 +674,24 @@ class _PartWriter:
                 self._f.write(piece)
                 self._carry.hasher.update(piece)
                 self._carry.length += len(piece)
+            self._start_writeback()
+
+    def _start_writeback(self) -> None:
+        """Every _WRITEBACK_BYTES, ask the kernel to start writing what we wrote so far.
+
+        Without this the whole file is still dirty in the page cache when the download ends, and
+        the final fsync writes it all while the user waits (~60 ms per 200 MB here, seconds on a
+        slow disk). POSIX_FADV_DONTNEED starts asynchronous writeback of the range (Linux) and
+        drops pages already written; it does not wait. Durability still comes from the fsync.
+        """
+        assert self._f is not None
+        pos = self._f.tell()
+        if _FADVISE is None or pos - self._flushed_to < _WRITEBACK_BYTES:
+            return
+        self._f.flush()
+        with contextlib.suppress(OSError):
+            _FADVISE(self._f.fileno(), self._flushed_to, pos - self._flushed_to, os.POSIX_FADV_DONTNEED)
+        self._flushed_to = pos
 
     def sync(self) -> None:
         with self._lock:
