@@ -37,7 +37,9 @@ def _svg_text(name: str) -> str:
         return '<svg xmlns="http://www.w3.org/2000/svg" width="24" height="24"/>'
 
 
-_pixmap_cache: dict[tuple[str, str, int, float], QPixmap] = {}
+# Keyed by the colour's ARGB value (what HexArgb spells out, without building the string): the
+# task list asks for two icons per painted row.
+_pixmap_cache: dict[tuple[str, int, int, float], QPixmap] = {}
 
 
 def clear_cache() -> None:
@@ -52,7 +54,7 @@ def pixmap(name: str, size: int = 16, color: QColor | None = None, dpr: float | 
     if dpr is None:
         app = QGuiApplication.instance()
         dpr = app.devicePixelRatio() if isinstance(app, QGuiApplication) else 1.0
-    key = (name, color.name(QColor.NameFormat.HexArgb), size, dpr)
+    key = (name, color.rgba(), size, dpr)
     pm = _pixmap_cache.get(key)
     if pm is not None:
         return pm

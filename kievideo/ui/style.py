@@ -10,6 +10,7 @@ runtime lookup agree (widgets use ``self.tr``, whose context is their class name
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 from PySide6.QtCore import QCoreApplication, Qt
 from PySide6.QtGui import QColor, QGuiApplication, QPalette
@@ -74,30 +75,39 @@ def state_icon_name(state: JobState) -> str:
     return f"state-{state.value}"
 
 
+# Label tables hold one function per entry, each with its literal tr() call (lupdate extracts
+# those): a lookup translates one string, not the whole table. The task list asks for these
+# labels for every painted row, so building and translating every entry per call would add up.
+_STATE_LABELS: dict[JobState, Callable[[], str]] = {
+    JobState.UPLOADING: lambda: tr("Uploading"),
+    JobState.SUBMITTING: lambda: tr("Submitting"),
+    JobState.QUEUED: lambda: tr("Queued"),
+    JobState.RUNNING: lambda: tr("Generating"),
+    JobState.DOWNLOADING: lambda: tr("Downloading"),
+    JobState.DONE: lambda: tr("Done"),
+    JobState.FAILED: lambda: tr("Failed"),
+    JobState.EXPIRED: lambda: tr("Expired"),
+    JobState.UNCERTAIN: lambda: tr("Uncertain"),
+    JobState.STOPPED: lambda: tr("Stopped"),
+}
+
+
 def state_label(state: JobState) -> str:
-    labels = {
-        JobState.UPLOADING: tr("Uploading"),
-        JobState.SUBMITTING: tr("Submitting"),
-        JobState.QUEUED: tr("Queued"),
-        JobState.RUNNING: tr("Generating"),
-        JobState.DOWNLOADING: tr("Downloading"),
-        JobState.DONE: tr("Done"),
-        JobState.FAILED: tr("Failed"),
-        JobState.EXPIRED: tr("Expired"),
-        JobState.UNCERTAIN: tr("Uncertain"),
-        JobState.STOPPED: tr("Stopped"),
-    }
-    return labels.get(state, state.value)
+    label = _STATE_LABELS.get(state)
+    return label() if label is not None else state.value
+
+
+_PROVIDER_LABELS: dict[ProviderKind, Callable[[], str]] = {
+    ProviderKind.VEO: lambda: tr("kie.ai Veo 3.1"),
+    ProviderKind.RUNWAY: lambda: tr("kie.ai Runway"),
+    ProviderKind.ALEPH: lambda: tr("Runway Aleph"),
+    ProviderKind.UNIFIED: lambda: tr("Unified API"),
+}
 
 
 def provider_label(kind: ProviderKind) -> str:
-    labels = {
-        ProviderKind.VEO: tr("kie.ai Veo 3.1"),
-        ProviderKind.RUNWAY: tr("kie.ai Runway"),
-        ProviderKind.ALEPH: tr("Runway Aleph"),
-        ProviderKind.UNIFIED: tr("Unified API"),
-    }
-    return labels.get(kind, kind.value)
+    label = _PROVIDER_LABELS.get(kind)
+    return label() if label is not None else kind.value
 
 
 def mode_label(mode: Mode) -> str:

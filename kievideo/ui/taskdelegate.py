@@ -6,22 +6,74 @@ Layout of a row (children of a generation are indented and carry a "1080p of …
     │ thumbnail │  kie.ai Veo 3.1 · veo3_fast · 720p · expires in 13 d
     └───────────┘  queued 0:12 · running 1:40   [progress bar / error text]
 
-Everything is drawn from the Job in ``Roles.Job``; the delegate never touches the service.
+Everything is drawn from the Job in ``Roles.Paint``; the delegate never touches the service.
+
+Painting is on the scrolling path: a scrolled page repaints a dozen rows in one frame, with a
+budget of 4 ms per frame. Most of a row's cost was Python work and text layout that come out
+the same on every paint, so the delegate keeps them, in caches that cannot go stale:
+
+* the row's data comes in one ``Roles.Paint`` round trip through the filter proxy, and the style
+  option is filled without ``initStyleOption``, which makes seven more (see :func:`_init_option`);
+* :func:`_row_inputs` collects, on every paint, every value a row's texts are made of (the job's
+  fields, the translated labels, the ticking times and the expiry text). They are the key of the
+  row's layout (:class:`_RowText`: the elided texts and where everything goes), so a job that
+  changed in a way that shows, or a time that ticked, simply gets another layout;
+* each line of text is laid out once (:class:`_Line`, shared by equal texts) and drawn where
+  ``drawText(rect, AlignVCenter, text)`` would put it: from its shaped glyphs (the same pixels),
+  or, where the platform blends text as plain coverage (checked once, :func:`_layers_match_text`),
+  from a transparent layer holding the line in its colour (the same to 1/255 where two glyphs
+  overlap). Texts whose drawing these do not reproduce (line breaks, clipping) use drawText;
+* what every row of a paint pass shares (how text may be drawn, the colours) is worked out once
+  per pass (:class:`_Pass`); colours and tinted icons live in :class:`_Colours`;
+* after a paint, the rows one screen above and below are laid out while the GUI is idle
+  (:meth:`TaskDelegate._prefetch`), so the rows a scroll brings in are usually ready.
+
+All caches are LRUs of bounded size, per font (a font change starts afresh).
 """
 
 from __future__ import annotations
 
 import time
+import weakref
 from collections.abc import Callable
+from typing import TypeVar, cast
 
-from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, QPoint, QRect, QSize, Qt
-from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPalette
+import shiboken6
+from PySide6.QtCore import (
+    QEvent,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    QPoint,
+    QPointF,
+    QRect,
+    QRectF,
+    QSize,
+    Qt,
+    QTimer,
+)
+from PySide6.QtGui import (
+    QColor,
+    QFont,
+    QFontMetrics,
+    QFontMetricsF,
+    QGuiApplication,
+    QImage,
+    QPainter,
+    QPalette,
+    QPixmap,
+    QTextLayout,
+    QTextOption,
+    QTransform,
+)
 from PySide6.QtWidgets import (
+    QAbstractItemView,
     QApplication,
     QStyle,
     QStyledItemDelegate,
     QStyleOptionProgressBar,
     QStyleOptionViewItem,
+    QWidget,
 )
 
 from kievideo.core.jobs import Job, JobKind, JobState
@@ -40,8 +92,586 @@ from kievideo.ui.taskmodel import Roles, status_note
 from kievideo.ui.thumbs import ThumbCache
 
 THUMB = QSize(112, 63)  # 16:9
+CHILD_THUMB = THUMB * 0.75  # an indented child's smaller thumbnail
 PAD = 8
 INDENT = 28
+
+#: memoised text measurements per font (about 5 per row, well under 1 MB)
+MEMO_CAPACITY = 2048
+#: laid-out lines per font (2-3 distinct ones per row; ~8 KiB each with their glyphs, plus
+#: ~10-25 KiB per colour a layer is drawn in): about 200 rows, under 15 MB
+LINE_CAPACITY = 512
+#: row layouts per font (they hold their lines: a few MB at most)
+ROW_CAPACITY = 256
+#: at most this many rows above and below the painted ones are prepared ahead (a tall screen)
+PREFETCH_ROWS = 40
+
+# Enum members resolved once: each PySide enum attribute access goes through Python's enum
+# machinery, and a row would otherwise look up a dozen of them.
+_V_CENTER = Qt.AlignmentFlag.AlignVCenter
+_CENTER = Qt.AlignmentFlag.AlignCenter
+_ELIDE_RIGHT = Qt.TextElideMode.ElideRight
+_LTR = Qt.LayoutDirection.LeftToRight
+_NO_PEN = Qt.PenStyle.NoPen
+_ANTIALIAS = QPainter.RenderHint.Antialiasing
+_SELECTED = QStyle.StateFlag.State_Selected
+_HAS_DISPLAY = QStyleOptionViewItem.ViewItemFeature.HasDisplay
+_CE_ITEM = QStyle.ControlElement.CE_ItemViewItem
+_CE_PROGRESS = QStyle.ControlElement.CE_ProgressBar
+_BAR_STATE = QStyle.StateFlag.State_Enabled | QStyle.StateFlag.State_Horizontal
+_TEXT = QPalette.ColorRole.Text
+_HIGHLIGHTED_TEXT = QPalette.ColorRole.HighlightedText
+_HIGHLIGHT = QPalette.ColorRole.Highlight
+_ALTERNATE_BASE = QPalette.ColorRole.AlternateBase
+_BASE = QPalette.ColorRole.Base
+_SOURCE_OVER = QPainter.CompositionMode.CompositionMode_SourceOver
+_PAINT_EVENT = QEvent.Type.Paint
+_ENABLED = QStyle.StateFlag.State_Enabled
+_TRANSLATIONS = frozenset({QTransform.TransformationType.TxNone, QTransform.TransformationType.TxTranslate})
+_FAILED = frozenset({JobState.FAILED, JobState.UNCERTAIN, JobState.EXPIRED})
+_UPGRADES = frozenset({JobKind.UPGRADE_1080P, JobKind.UPGRADE_4K})
+
+# How drawText(rect, flags, text) lays out a single line in a left-to-right painter: one
+# QTextLayout line, no wrapping, trailing spaces kept, left aligned.
+_LINE_OPTION = QTextOption()
+_LINE_OPTION.setTextDirection(Qt.LayoutDirection.LeftToRight)
+_LINE_OPTION.setWrapMode(QTextOption.WrapMode.NoWrap)
+_LINE_OPTION.setFlags(QTextOption.Flag.IncludeTrailingSpaces)
+
+
+_Rect = tuple[int, int, int, int]  # QRect.getRect()
+_K = TypeVar("_K")
+_V = TypeVar("_V")
+
+
+def _lru_get(memo: dict[_K, _V], key: _K) -> _V | None:
+    """The entry for ``key``, now the most recently used one (a dict keeps insertion order)."""
+    out = memo.pop(key, None)
+    if out is not None:
+        memo[key] = out
+    return out
+
+
+def _lru_put(memo: dict[_K, _V], key: _K, value: _V, capacity: int) -> _V:
+    if len(memo) >= capacity:
+        del memo[next(iter(memo))]  # the least recently used
+    memo[key] = value
+    return value
+
+
+def _whole_pixels(t: QTransform) -> bool:
+    """True when ``t`` only moves by whole pixels: a layer then lands where its text would."""
+    return t.type() in _TRANSLATIONS and t.dx().is_integer() and t.dy().is_integer()
+
+
+class _Line:
+    """One line of text laid out once, its shaped glyphs kept (drawing is then ~2x faster),
+    and, per colour, rendered once into a transparent layer (drawing that is ~6x faster).
+
+    Coordinates are those of the text's rect, ``drawText(QRect(0, 0, w, line_h), AlignVCenter)``:
+    the line is drawn at (0, ``yoff``); its layers cover ``box`` (the line box and everything the
+    glyphs ink beyond it, e.g. accents and parentheses).
+    """
+
+    __slots__ = ("_layers", "box", "height", "layout", "width", "yoff")
+
+    def __init__(self, text: str, font: QFont, line_h: int) -> None:
+        self.layout = QTextLayout(text, font)
+        self.layout.setCacheEnabled(True)
+        self.layout.setTextOption(_LINE_OPTION)
+        self.layout.beginLayout()
+        line = self.layout.createLine()
+        line.setLineWidth(0x01000000)  # drawText's "no wrap" width
+        self.layout.endLayout()
+        self.height = line.height()
+        self.width = line.naturalTextWidth()
+        self.yoff = (line_h - self.height) / 2  # drawText centres the line in the rect
+        # The layers' extent: the rect and the glyphs' ink (which may reach beyond it), plus a
+        # pixel for antialiasing at fractional glyph positions.
+        ink = QFontMetricsF(font).tightBoundingRect(text).translated(0, self.yoff + line.ascent())
+        box = QRectF(0, 0, self.width, line_h).united(ink)
+        self.box = box.toAlignedRect().adjusted(-1, -1, 1, 1)
+        self._layers: dict[int, QImage] = {}
+
+    def layer(self, colour: QColor) -> QImage:
+        """The line drawn in ``colour`` on a transparent image covering :attr:`box`.
+
+        Drawn over a background with SourceOver, a layer gives drawText's pixels: the raster
+        engine blends each glyph pixel as ``colour * coverage`` over the background, which is
+        what the layer holds. Where two glyphs overlap, a value can differ by one step of 255
+        (rounding); :func:`_layers_match_text` checks the platform blends text this way.
+        """
+        rgba = colour.rgba()
+        image = self._layers.get(rgba)
+        if image is None:
+            box = self.box
+            image = QImage(box.size(), QImage.Format.Format_ARGB32_Premultiplied)
+            image.fill(0)
+            lp = QPainter(image)
+            lp.setPen(colour)
+            self.layout.draw(lp, QPointF(-box.x(), self.yoff - box.y()))
+            lp.end()
+            self._layers[rgba] = image
+        return image
+
+
+class _Text:
+    """A text placed in a row: ``drawText(rect, AlignVCenter, text)``, or, when ``line`` is set
+    (it fits the rect: see :meth:`_Fonts.place`), the same pixels from that laid-out line."""
+
+    __slots__ = ("at", "line", "pos", "rect", "text")
+
+    def __init__(self, text: str, rect: QRect, line: _Line | None) -> None:
+        self.text = text
+        self.rect = rect
+        self.line = line
+        if line is not None:
+            self.pos = QPointF(rect.x(), rect.y() + line.yoff)  # where the layout is drawn
+            self.at = rect.topLeft() + line.box.topLeft()  # where its layers are drawn
+
+    def draw(self, p: QPainter, mode: int, colour: QColor, font: QFont) -> None:
+        """Draw in ``colour`` and ``font``. ``mode`` (see :class:`_Pass`): 0 drawText, 1 the
+        laid-out line, 2 its layer. The pen and font are set only where they are used."""
+        line = self.line
+        if line is None or not mode:
+            p.setFont(font)
+            p.setPen(colour)
+            p.drawText(self.rect, _V_CENTER, self.text)
+        elif mode == 2:
+            p.drawImage(self.at, line.layer(colour))
+        else:
+            p.setPen(colour)
+            line.layout.draw(p, self.pos)
+
+
+class _Fonts:
+    """The row font, its bold variant, their metrics, and the caches of what is laid out in them.
+
+    Built once per font (the delegate keeps the last one): a QFont copy plus two QFontMetrics
+    per row added up.
+    """
+
+    __slots__ = (
+        "_advance",
+        "_elided",
+        "_lines",
+        "_rows",
+        "bfm",
+        "bold",
+        "dpi",
+        "fm",
+        "font",
+        "layered",
+        "line_h",
+    )
+
+    def __init__(self, font: QFont) -> None:
+        self.font = QFont(font)
+        self.bold = QFont(font)
+        self.bold.setBold(True)
+        self.fm = QFontMetrics(self.font)
+        self.bfm = QFontMetrics(self.bold)
+        self.line_h = self.fm.height()
+        # The resolution these fonts (and the laid-out lines) are measured at: the default one.
+        self.dpi = self.fm.fontDpi()
+        # Whether text may be drawn from layers (see _layers_match_text): unknown (None) until
+        # checked, which happens when the GUI is idle (TaskDelegate._prefetch).
+        self.layered: bool | None = None
+        self._elided: dict[tuple[bool, str, int], str] = {}
+        self._advance: dict[tuple[bool, str], int] = {}
+        self._lines: dict[tuple[bool, str], _Line] = {}
+        self._rows: dict[tuple[RowInputs, int, int, int], _RowText] = {}
+
+    def elided(self, text: str, width: int, *, bold: bool = False) -> str:
+        """``elidedText(text, ElideRight, width)`` in the regular or bold font."""
+        key = (bold, text, width)
+        out = _lru_get(self._elided, key)
+        if out is None:
+            out = (self.bfm if bold else self.fm).elidedText(text, _ELIDE_RIGHT, width)
+            _lru_put(self._elided, key, out, MEMO_CAPACITY)
+        return out
+
+    def advance(self, text: str, *, bold: bool = False) -> int:
+        """``horizontalAdvance(text)`` in the regular or bold font."""
+        key = (bold, text)
+        out = _lru_get(self._advance, key)
+        if out is None:
+            out = (self.bfm if bold else self.fm).horizontalAdvance(text)
+            _lru_put(self._advance, key, out, MEMO_CAPACITY)
+        return out
+
+    def line(self, text: str, *, bold: bool = False) -> _Line:
+        """``text`` laid out in the regular or bold font."""
+        key = (bold, text)
+        out = _lru_get(self._lines, key)
+        if out is None:
+            line = _Line(text, self.bold if bold else self.font, self.line_h)
+            out = _lru_put(self._lines, key, line, LINE_CAPACITY)
+        return out
+
+    def place(self, text: str, x: int, y: int, width: int, *, bold: bool = False) -> _Text | None:
+        """``text`` drawn as ``drawText(QRect(x, y, width, line_h), AlignVCenter, text)``.
+
+        drawText lays the text out as one :class:`_Line` (for a single line in a left-to-right
+        painter, at the default resolution, in our font: see :class:`_Pass`), moves it down by
+        half the height left in the rect, and clips it to the rect only when it does not fit.
+        A line that fits is drawn from its layout (or layer) instead, at that position: the
+        same pixels without laying the text out on every paint. Texts that do not fit, and
+        texts with line breaks or tabs (which drawText handles its own way), are left to
+        drawText. None for an empty text: drawText draws nothing.
+        """
+        if not text:
+            return None
+        rect = QRect(x, y, width, self.line_h)
+        if text.isprintable():
+            line = self.line(text, bold=bold)
+            if line.yoff >= 0 and line.width <= width:
+                return _Text(text, rect, line)
+        return _Text(text, rect, None)
+
+    def row_text(self, inputs: RowInputs, left: int, right: int, height: int) -> _RowText:
+        """The layout of a row made of ``inputs`` spanning ``left``..``right``, ``height`` high."""
+        key = (inputs, left, right, height)
+        out = _lru_get(self._rows, key)
+        if out is None:
+            out = _lru_put(self._rows, key, _RowText(self, inputs, left, right, height), ROW_CAPACITY)
+        return out
+
+    def cached(self) -> int:
+        """How many measurements, lines and row layouts are cached (for tests)."""
+        return len(self._elided) + len(self._advance) + len(self._lines) + len(self._rows)
+
+
+#: what the layer check draws: overlapping glyphs, ink beyond the line box, our separators
+_PROBE_TEXTS = ("Hxg ffi fl rf Ty AV (j) [q] Å É ŷ 09:59 · … –", "kie.ai Veo 3.1 · veo3_fast · 720p")
+#: (text colour, background): opaque and translucent (the dim lines), light and dark schemes
+_PROBE_COLOURS = (
+    ((20, 20, 20, 255), (255, 255, 255)),
+    ((20, 20, 20, 173), (255, 255, 255)),
+    ((255, 255, 255, 173), (43, 43, 43)),
+    ((29, 111, 214, 255), (43, 43, 43)),
+)
+_OFF_BY_MORE_THAN_ONE = bytes([0, 0] + [1] * 254)  # bytes.translate: |difference| > 1 -> 1
+
+
+def _layers_match_text(fonts: _Fonts) -> bool:
+    """Whether a layer drawn over a background gives what drawText gives, to one step of 255.
+
+    That holds where the raster engine blends text as plain coverage (Linux, the offscreen
+    platform). Where text is blended gamma-corrected or with subpixel (LCD) antialiasing, on
+    some platforms and settings, a layer would look different: there no layers are used.
+    """
+    line_h = fonts.line_h
+    height = len(_PROBE_TEXTS) * (line_h + 8) + 8
+    for image_format in (QImage.Format.Format_RGB32, QImage.Format.Format_ARGB32_Premultiplied):
+        for font in (fonts.font, fonts.bold):
+            for rgba, background in _PROBE_COLOURS:
+                colour = QColor(*rgba)
+                direct = QImage(360, height, image_format)
+                direct.fill(QColor(*background))
+                layered = QImage(direct)
+                dp, lp = QPainter(direct), QPainter(layered)
+                dp.setLayoutDirection(_LTR)
+                dp.setFont(font)
+                dp.setPen(colour)
+                for i, sample in enumerate(_PROBE_TEXTS):
+                    rect = QRect(6, 6 + i * (line_h + 8), 348, line_h)
+                    dp.drawText(rect, _V_CENTER, sample)
+                    line = _Line(sample, font, line_h)
+                    lp.drawImage(rect.topLeft() + line.box.topLeft(), line.layer(colour))
+                dp.end()
+                lp.setCompositionMode(QPainter.CompositionMode.CompositionMode_Difference)
+                lp.drawImage(0, 0, direct)
+                lp.end()
+                raw = bytes(layered.constBits())  # B, G, R, A per pixel: compare B, G, R
+                if b"\1" in (raw[0::4] + raw[1::4] + raw[2::4]).translate(_OFF_BY_MORE_THAN_ONE):
+                    return False
+    return True
+
+
+class _Colours:
+    """Colours and tinted icons of a row, computed once per palette, scheme and selection."""
+
+    __slots__ = (
+        "_badge",
+        "_dpr",
+        "_icons",
+        "_selected",
+        "_state",
+        "dim",
+        "error",
+        "placeholder",
+        "text",
+        "warning",
+    )
+
+    def __init__(self, pal: QPalette, selected: bool, dpr: float) -> None:
+        self.text = pal.color(_HIGHLIGHTED_TEXT if selected else _TEXT)
+        self.dim = QColor(self.text)
+        self.dim.setAlphaF(0.68)
+        # On a selected row the placeholder is a shade of the highlight, so the (highlighted-text
+        # coloured) state icon stays visible in light and dark schemes.
+        self.placeholder = pal.color(_HIGHLIGHT).darker(118) if selected else pal.color(_ALTERNATE_BASE)
+        self.error = error_color() if not selected else self.text
+        self.warning = warning_color() if not selected else self.text
+        self._selected = selected
+        self._dpr = dpr
+        self._state: dict[JobState, QColor] = {}
+        self._badge: dict[JobState, QColor] = {}
+        self._icons: dict[tuple[JobState, int], QPixmap] = {}
+
+    def state(self, state: JobState) -> QColor:
+        """The state word's colour (the text colour on a selected row)."""
+        col = self._state.get(state)
+        if col is None:
+            col = self._state[state] = self.text if self._selected else state_color(state)
+        return col
+
+    def badge(self, state: JobState) -> QColor:
+        """The parent badge's background: the state colour, faint."""
+        col = self._badge.get(state)
+        if col is None:
+            col = self._badge[state] = QColor(self.state(state))
+            col.setAlphaF(0.18)
+        return col
+
+    def icon(self, state: JobState, size: int) -> QPixmap:
+        """The state icon: 16 px in the state colour, 22 px (placeholder) in the dim colour."""
+        key = (state, size)
+        pm = self._icons.get(key)
+        if pm is None:
+            colour = self.state(state) if size == 16 else self.dim
+            pm = self._icons[key] = icons.pixmap(state_icon_name(state), size, colour, self._dpr)
+        return pm
+
+
+def _init_option(opt: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex) -> None:
+    """What ``QStyledItemDelegate.initStyleOption`` does to ``opt`` for a TaskListModel row.
+
+    initStyleOption asks for seven roles (font, alignment, foreground, check state, decoration,
+    display, background), each a Python call through the proxy. The model answers only the
+    display role, and its text is not drawn by the style here (we paint it), so the result is
+    just: the index, the "has display" feature, and no style animations. A test compares this
+    with initStyleOption so a model that starts answering one of those roles is noticed.
+    """
+    opt.index = index  # type: ignore[assignment]
+    opt.features |= _HAS_DISPLAY
+    opt.text = ""  # we draw the text ourselves; the style paints selection/hover only
+    opt.styleObject = None  # type: ignore[assignment]
+
+
+#: What a row's texts are made of (see :func:`_row_inputs`).
+RowInputs = tuple[
+    int,
+    str,
+    str,
+    JobState,
+    str,
+    JobKind,
+    str,
+    str,
+    str,
+    str,
+    str,
+    str | None,
+    str,
+    str,
+    bool,
+    float | None,
+    str,
+]
+
+
+def _row_inputs(row: tuple[Job, int, str, str], clock: Callable[[], float]) -> RowInputs:
+    """Every value a row's texts are made of, translated strings included.
+
+    :class:`_RowText` reads nothing else, and this is the key of its cache: a job that changed
+    in any way that shows, a time that ticked, an expiry that moved on, a translation that
+    changed: each gives another key, so a cached layout can never be shown for other texts.
+    """
+    job, depth, badge, times = row
+    state = job.state
+    spec = job.spec
+    prompt = spec.prompt
+    expiry = fmt_expiry(job.expires_at, clock()) if state is JobState.DONE or job.expires_at else ""
+    label = state_label(state)
+    if state in _FAILED:
+        tail: str = job.error_message or job.provider_message or label
+        warn, progress, ptext = False, None, ""
+    else:
+        progress, ptext = _progress(job)
+        tail, warn = status_note(job)
+    return (
+        depth,
+        badge,
+        times,
+        state,
+        label,
+        job.kind,
+        prompt,
+        tr("(no prompt)") if not prompt or prompt.isspace() else "",
+        provider_label(spec.provider),
+        spec.profile,
+        spec.model,
+        job.resolution,
+        expiry,
+        tail,
+        warn,
+        progress,
+        ptext,
+    )
+
+
+def _progress(job: Job) -> tuple[float | None, str]:
+    if job.state is JobState.UPLOADING and job.upload_progress is not None:
+        return job.upload_progress, tr("upload %1%").replace("%1", str(int(job.upload_progress * 100)))
+    if job.state is JobState.DOWNLOADING and job.download_progress is not None:
+        return job.download_progress, tr("download %1%").replace("%1", str(int(job.download_progress * 100)))
+    return None, ""
+
+
+class _RowText:
+    """The layout of a row: its texts (elided) and where everything goes, made from
+    :func:`_row_inputs` alone so that it can be cached by them. Coordinates: x as in the view,
+    y from the row's top (the painter is moved to it)."""
+
+    __slots__ = (
+        "badge",
+        "badge_rect",
+        "bar",
+        "failed",
+        "icon16",
+        "icon22",
+        "label",
+        "line2",
+        "prompt",
+        "tail",
+        "thumb",
+        "times",
+        "warn",
+    )
+
+    def __init__(self, fonts: _Fonts, inputs: RowInputs, left: int, right: int, height: int) -> None:
+        (
+            depth,
+            badge,
+            times,
+            state,
+            label,
+            kind,
+            prompt,
+            no_prompt,
+            provider,
+            profile,
+            model,
+            resolution,
+            expiry,
+            tail,
+            warn,
+            progress,
+            ptext,
+        ) = inputs
+        line_h = fonts.line_h
+        size = CHILD_THUMB if depth else THUMB
+        tw, th = size.width(), size.height()
+        x = left + PAD + depth * INDENT
+        self.thumb = thumb = QRect(x, (height - th) // 2, tw, th)
+        self.icon22 = QRect(0, 0, 22, 22)
+        self.icon22.moveCenter(thumb.center())
+        tx = x + tw + PAD + 1  # thumb.right() + PAD + 2
+        end = right - PAD  # the text's right edge
+        width = end - tx
+        y = (height - (3 * line_h + 6)) // 2
+
+        # Line 1: state icon + state word, the parent badge of a child, then the prompt excerpt.
+        self.icon16 = QRect(tx, y + (line_h - 16) // 2, 16, 16)
+        self.label = fonts.place(label, tx + 20, y, width, bold=True)
+        lx = tx + 20 + fonts.advance(label, bold=True) + 10
+        self.badge = ""
+        self.badge_rect: QRect | None = None
+        if badge:
+            bw = min(fonts.advance(badge) + 10, max(0, end - lx) // 2)
+            self.badge_rect = QRect(lx, y + 1, bw, line_h - 2)
+            self.badge = fonts.elided(badge, bw - 8)
+            lx += bw + 8
+        prompt = " ".join(prompt.split()) or no_prompt
+        if badge and kind in _UPGRADES:
+            prompt = ""  # the badge already names the video; an extension shows its own prompt
+        self.prompt = fonts.place(
+            fonts.elided(prompt, max(0, end - lx), bold=True), lx, y, end - lx, bold=True
+        )
+
+        # Line 2: provider · model · resolution · expiry.
+        y += line_h + 3
+        bits = [provider]
+        if profile not in ("", "kie"):
+            bits[0] = f"{bits[0]} ({profile})"
+        bits.append(model)
+        if resolution:
+            bits.append(resolution)
+        if expiry:
+            bits.append(expiry)
+        self.failed = failed = state in _FAILED
+        if failed and times:
+            bits.append(times)  # line 3 belongs to the error text, in full
+        self.line2 = fonts.place(fonts.elided(" · ".join(bits), width), tx, y, width)
+
+        # Line 3: times, then the error text, a progress bar (bar: value, text) or a note.
+        y += line_h + 3
+        self.bar: tuple[float, str, QRect] | None = None
+        self.warn = warn
+        if failed:
+            self.times = None
+            rwidth = max(0, width)
+            self.tail = fonts.place(fonts.elided(tail, rwidth), tx, y, rwidth)
+            return
+        self.times = fonts.place(times, tx, y, width)
+        rx = tx + (fonts.advance(times) + 12 if times else 0)
+        rwidth = max(0, end - rx)
+        self.tail = None
+        if progress is not None and rwidth > 60:
+            self.bar = (progress, ptext, QRect(rx, y + 2, min(rwidth, 220), line_h - 4))
+        elif tail:
+            self.tail = fonts.place(fonts.elided(tail, rwidth), rx, y, rwidth)
+
+
+class _Pass:
+    """What every row of one paint pass shares: it depends on the painter only.
+
+    ``mode`` and ``bold_mode`` say how the regular and bold texts are drawn (see _Text.draw):
+    from the laid-out lines (1) where the painter would lay text out as they were (left to
+    right, at the fonts' resolution, in exactly our font once set), and from their layers (2)
+    where it also draws images pixel for pixel (whole-pixel moves, no opacity, plain blending)
+    and the platform blends text as layers do (:func:`_layers_match_text`); else drawText (0).
+    """
+
+    __slots__ = ("bold_mode", "colours", "dpr", "fonts", "mode", "painter")
+
+    def __init__(self, p: QPainter, painter_id: int, fonts: _Fonts) -> None:
+        self.painter = painter_id
+        self.fonts = fonts
+        device = p.device()
+        self.dpr = device.devicePixelRatio()
+        mode = 0
+        if p.layoutDirection() == _LTR and device.logicalDpiY() == fonts.dpi:
+            mode = 1
+            if (
+                fonts.layered
+                and self.dpr == 1.0
+                and p.opacity() == 1.0
+                and p.compositionMode() == _SOURCE_OVER
+                and _whole_pixels(p.deviceTransform())
+            ):
+                mode = 2
+        # drawText would use our fonts exactly if setting them gives them back (the painter
+        # resolves a font against its device's).
+        p.save()
+        p.setFont(fonts.bold)
+        self.bold_mode = mode if p.font() == fonts.bold else 0
+        p.setFont(fonts.font)
+        self.mode = mode if p.font() == fonts.font else 0
+        p.restore()
+        self.colours: dict[tuple[bool, bool], _Colours] = {}
 
 
 class TaskDelegate(QStyledItemDelegate):
@@ -51,28 +681,97 @@ class TaskDelegate(QStyledItemDelegate):
         super().__init__(parent)
         self._thumbs = thumbs
         self._clock = clock  # the service's clock: expiry times are on it
+        app = QGuiApplication.instance()
+        self._app = app if isinstance(app, QGuiApplication) else None
+        self._fonts: _Fonts | None = None
+        self._colours: dict[tuple[object, ...], _Colours] = {}
+        self._plain_colours: _Colours | None = None  # the last unselected row's (for _prefetch)
+        # The current paint pass (see _Pass); a Paint event of a watched viewport starts a new one.
+        self._pass: _Pass | None = None
+        self._viewports: weakref.WeakSet[QWidget] = weakref.WeakSet()
+        # Where a thumbnail goes in its placeholder: (pixmap, placeholder) -> (target, hides it)
+        self._targets: dict[tuple[int, int, int, int, int], tuple[QRect, bool]] = {}
+        # Rows next to the painted ones are prepared while the GUI is idle (see _prefetch): the
+        # view, the painted rows' range and the geometry they were painted with.
+        self._painted: tuple[QWidget, int, int, int, int, int] | None = None
+        self._prefetch_timer = QTimer(self)
+        self._prefetch_timer.setSingleShot(True)
+        self._prefetch_timer.setInterval(0)
+        self._prefetch_timer.timeout.connect(self._prefetch)
+
+    def fonts(self, font: QFont) -> _Fonts:
+        """The metrics (and layout caches) for ``font``, rebuilt when the font changes."""
+        fonts = self._fonts
+        if fonts is None or fonts.font != font:
+            fonts = self._fonts = _Fonts(font)
+        return fonts
+
+    def colours(self, pal: QPalette, selected: bool) -> _Colours:
+        """The colours for a row painted with ``pal``. The key holds everything they derive
+        from: the row's palette (its colours and current group), the selection, and the
+        application's palette and colour scheme (what :func:`kievideo.ui.style.is_dark` reads
+        for the state, error and warning colours), and the pixel ratio of the icons."""
+        app = self._app
+        dpr = app.devicePixelRatio() if app is not None else 1.0
+        key = (
+            pal.cacheKey(),
+            pal.currentColorGroup(),  # not part of cacheKey, but chooses the colours
+            selected,
+            QGuiApplication.palette().cacheKey(),
+            app.styleHints().colorScheme() if app is not None else None,
+            dpr,
+        )
+        colours = self._colours.get(key)
+        if colours is None:
+            if len(self._colours) >= 8:  # a few palettes × selection; old schemes are dropped
+                self._colours.clear()
+            colours = self._colours[key] = _Colours(pal, selected, dpr)
+        return colours
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        """A paint pass begins with the viewport's Paint event: forget the previous pass (the
+        palette, the font or the scheme may have changed since)."""
+        if event.type() == _PAINT_EVENT:
+            self._pass = None
+        return False
+
+    def _pass_for(self, p: QPainter, widget: QWidget | None, fonts: _Fonts) -> _Pass:
+        """The pass ``p`` paints. Only a view's own paint of its viewport is kept for the next
+        rows (its Paint event, watched, ends it); any other painter gets one for this row."""
+        painter_id = shiboken6.getCppPointer(p)[0]
+        ps = self._pass
+        if ps is not None and ps.painter == painter_id and ps.fonts is fonts:
+            return ps
+        ps = _Pass(p, painter_id, fonts)
+        viewport = widget.viewport() if isinstance(widget, QAbstractItemView) else None
+        if viewport is not None and p.device() is viewport:
+            if viewport not in self._viewports:
+                viewport.installEventFilter(self)
+                self._viewports.add(viewport)
+            self._pass = ps
+        else:
+            self._pass = None
+        return ps
 
     def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex) -> QSize:
-        fm = QFontMetrics(option.font)  # type: ignore[attr-defined]
-        text_h = 3 * fm.height() + 2 * 3
+        text_h = 3 * self.fonts(option.font).line_h + 2 * 3
         return QSize(360, max(THUMB.height(), text_h) + 2 * PAD)
 
     def paint(
         self, painter: QPainter, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex
     ) -> None:
-        job: Job | None = index.data(Roles.Job)
-        if job is None:
+        row: tuple[Job, int, str, str] | None = index.data(Roles.Paint)
+        if row is None:
             return super().paint(painter, option, index)
         opt = QStyleOptionViewItem(option)
-        self.initStyleOption(opt, index)
-        opt.text = ""  # we draw the text ourselves; let the style paint selection/hover only
-        widget = opt.widget  # type: ignore[attr-defined]
+        _init_option(opt, index)
+        widget = opt.widget
         style = widget.style() if widget is not None else QApplication.style()
-        style.drawControl(QStyle.ControlElement.CE_ItemViewItem, opt, painter, widget)
+        style.drawControl(_CE_ITEM, opt, painter, widget)
 
         painter.save()
         try:
-            self._paint_row(painter, opt, index, job, style, widget)
+            self._paint_row(painter, opt, row, style, widget)
         finally:
             painter.restore()
 
@@ -82,170 +781,162 @@ class TaskDelegate(QStyledItemDelegate):
         self,
         p: QPainter,
         opt: QStyleOptionViewItem,
-        index: QModelIndex | QPersistentModelIndex,
-        job: Job,
+        row: tuple[Job, int, str, str],
         style: QStyle,
-        widget: object,
+        widget: QWidget | None,
     ) -> None:
-        rect: QRect = opt.rect  # type: ignore[attr-defined]
-        selected = bool(opt.state & QStyle.StateFlag.State_Selected)  # type: ignore[attr-defined]
-        pal: QPalette = opt.palette  # type: ignore[attr-defined]
-        text_role = QPalette.ColorRole.HighlightedText if selected else QPalette.ColorRole.Text
-        text_col = pal.color(text_role)
-        dim = QColor(text_col)
-        dim.setAlphaF(0.68)
-        depth = int(index.data(Roles.Depth) or 0)
-        x = rect.left() + PAD + depth * INDENT
+        job = row[0]
+        state = job.state
+        rect: QRect = opt.rect
+        left, top, width, height = cast(_Rect, rect.getRect())  # one call instead of four
+        fonts = self.fonts(opt.font)
+        ps = self._pass_for(p, widget, fonts)
+        flags = opt.state
+        key = (_SELECTED in flags, _ENABLED in flags)  # with the pass: the palette's colours
+        colours = ps.colours.get(key)
+        if colours is None:
+            colours = ps.colours[key] = self.colours(opt.palette, key[0])
+        if not key[0]:
+            self._plain_colours = colours
+        text = fonts.row_text(_row_inputs(row, self._clock), left, left + width - 1, height)
+        if widget is not None:
+            self._note_painted(widget, opt, left, left + width - 1, height)
+        p.translate(0, top)  # the row's layout is relative to its top
 
         # Thumbnail (or a placeholder with the state icon while there is none yet).
-        thumb_rect = QRect(
-            x, rect.top() + (rect.height() - THUMB.height()) // 2, THUMB.width(), THUMB.height()
-        )
-        if depth:
-            thumb_rect = QRect(thumb_rect.topLeft(), THUMB * 0.75)
-            thumb_rect.moveTop(rect.top() + (rect.height() - thumb_rect.height()) // 2)
-        pm = self._thumbs.get(job.thumb_path, thumb_rect.size())
-        # On a selected row the placeholder is a shade of the highlight, so the (highlighted-text
-        # coloured) state icon stays visible in light and dark schemes.
-        placeholder = (
-            pal.color(QPalette.ColorRole.Highlight).darker(118)
-            if selected
-            else pal.color(QPalette.ColorRole.AlternateBase)
-        )
-        p.setRenderHint(QPainter.RenderHint.Antialiasing)
-        p.setPen(Qt.PenStyle.NoPen)
-        p.setBrush(placeholder)
-        p.drawRoundedRect(thumb_rect, 4, 4)
+        pm = self._thumbs.get(job.thumb_path, CHILD_THUMB if row[1] else THUMB)
+        p.setRenderHint(_ANTIALIAS)
         if pm is not None and not pm.isNull():
-            target = QRect(QPoint(0, 0), pm.size() / pm.devicePixelRatio())
-            target.moveCenter(thumb_rect.center())
+            target, hides = self._target(pm, text.thumb)
+            # An opaque thumbnail covering the whole placeholder hides it: skip drawing that.
+            # (At a fractional pixel ratio the pixmap's edges are blended, not covering.)
+            if not hides or not ps.dpr.is_integer():
+                self._placeholder(p, text.thumb, colours)
             p.drawPixmap(target, pm)
         else:
-            icon_pm = icons.pixmap(state_icon_name(job.state), 22, dim)
-            ir = QRect(0, 0, 22, 22)
-            ir.moveCenter(thumb_rect.center())
-            p.drawPixmap(ir, icon_pm)
-
-        tx = thumb_rect.right() + PAD + 2
-        width = rect.right() - PAD - tx
-        fm = QFontMetrics(opt.font)  # type: ignore[attr-defined]
-        line_h = fm.height()
-        y = rect.top() + (rect.height() - (3 * line_h + 6)) // 2
+            self._placeholder(p, text.thumb, colours)
+            p.drawPixmap(text.icon22, colours.icon(state, 22))
 
         # Line 1: state icon + state word (coloured), then the prompt excerpt (bold).
-        scol = state_color(job.state) if not selected else text_col
-        p.drawPixmap(
-            QRect(tx, y + (line_h - 16) // 2, 16, 16), icons.pixmap(state_icon_name(job.state), 16, scol)
-        )
-        bold = QFont(opt.font)  # type: ignore[attr-defined]
-        bold.setBold(True)
-        bfm = QFontMetrics(bold)
-        label = state_label(job.state)
-        p.setFont(bold)
-        p.setPen(scol)
-        lx = tx + 20
-        p.drawText(QRect(lx, y, width, line_h), Qt.AlignmentFlag.AlignVCenter, label)
-        lx += bfm.horizontalAdvance(label) + 10
-        badge = index.data(Roles.ParentLabel) or ""
-        if badge:
-            bw = min(fm.horizontalAdvance(badge) + 10, max(0, rect.right() - PAD - lx) // 2)
-            brect = QRect(lx, y + 1, bw, line_h - 2)
-            bcol = QColor(scol)
-            bcol.setAlphaF(0.18)
-            p.setPen(Qt.PenStyle.NoPen)
-            p.setBrush(bcol)
-            p.drawRoundedRect(brect, 6, 6)
-            p.setFont(opt.font)  # type: ignore[attr-defined]
-            p.setPen(text_col)
-            p.drawText(
-                brect, Qt.AlignmentFlag.AlignCenter, fm.elidedText(badge, Qt.TextElideMode.ElideRight, bw - 8)
-            )
-            lx += bw + 8
-        p.setFont(bold)
-        p.setPen(text_col)
-        prompt = " ".join(job.spec.prompt.split()) or tr("(no prompt)")
-        if badge and job.kind in (JobKind.UPGRADE_1080P, JobKind.UPGRADE_4K):
-            prompt = ""  # the badge already names the video; an extension shows its own prompt
-        p.drawText(
-            QRect(lx, y, rect.right() - PAD - lx, line_h),
-            Qt.AlignmentFlag.AlignVCenter,
-            bfm.elidedText(prompt, Qt.TextElideMode.ElideRight, max(0, rect.right() - PAD - lx)),
-        )
+        p.drawPixmap(text.icon16, colours.icon(state, 16))
+        bold, bold_mode = fonts.bold, ps.bold_mode
+        scol = colours.state(state)
+        if text.label is not None:
+            text.label.draw(p, bold_mode, scol, bold)
+        if text.badge_rect is not None:
+            p.setPen(_NO_PEN)
+            p.setBrush(colours.badge(state))
+            p.drawRoundedRect(text.badge_rect, 6, 6)
+            p.setFont(fonts.font)
+            p.setPen(colours.text)
+            p.drawText(text.badge_rect, _CENTER, text.badge)
+        if text.prompt is not None:
+            text.prompt.draw(p, bold_mode, colours.text, bold)
 
         # Line 2: provider · model · resolution · expiry.
-        y += line_h + 3
-        p.setFont(opt.font)  # type: ignore[attr-defined]
-        p.setPen(dim)
-        bits = [provider_label(job.spec.provider)]
-        if job.spec.profile not in ("", "kie"):
-            bits[0] = f"{bits[0]} ({job.spec.profile})"
-        bits.append(job.spec.model)
-        if job.resolution:
-            bits.append(job.resolution)
-        if job.state is JobState.DONE or job.expires_at:
-            exp = fmt_expiry(job.expires_at, self._clock())
-            if exp:
-                bits.append(exp)
-        failed = job.state in (JobState.FAILED, JobState.UNCERTAIN, JobState.EXPIRED)
-        times = index.data(Roles.TimeText) or ""
-        if failed and times:
-            bits.append(times)  # line 3 belongs to the error text, in full
-        p.drawText(
-            QRect(tx, y, width, line_h),
-            Qt.AlignmentFlag.AlignVCenter,
-            fm.elidedText(" · ".join(bits), Qt.TextElideMode.ElideRight, width),
-        )
+        font, mode, dim = fonts.font, ps.mode, colours.dim
+        if text.line2 is not None:
+            text.line2.draw(p, mode, dim, font)
 
         # Line 3: times, then progress / error / slow warning.
-        y += line_h + 3
-        if failed:
-            times = ""
-        tw = fm.horizontalAdvance(times) + 12 if times else 0
-        if times:
-            p.drawText(QRect(tx, y, width, line_h), Qt.AlignmentFlag.AlignVCenter, times)
-        rx = tx + tw
-        rwidth = max(0, rect.right() - PAD - rx)
-        progress, ptext = self._progress(job)
-        if failed:
-            msg = job.error_message or job.provider_message or state_label(job.state)
-            p.setPen(error_color() if not selected else text_col)
-            p.drawText(
-                QRect(rx, y, rwidth, line_h),
-                Qt.AlignmentFlag.AlignVCenter,
-                fm.elidedText(msg, Qt.TextElideMode.ElideRight, rwidth),
-            )
-        elif progress is not None and rwidth > 60:
+        if text.times is not None:
+            text.times.draw(p, mode, dim, font)
+        if text.bar is not None:
+            progress, ptext, bar_rect = text.bar
             bar = QStyleOptionProgressBar()
-            bar.rect = QRect(rx, y + 2, min(rwidth, 220), line_h - 4)  # type: ignore[attr-defined]
-            bar.minimum, bar.maximum = 0, 1000  # type: ignore[attr-defined]
-            bar.progress = int(progress * 1000)  # type: ignore[attr-defined]
-            bar.text = ptext  # type: ignore[attr-defined]
-            bar.textVisible = True  # type: ignore[attr-defined]
-            bar.state = QStyle.StateFlag.State_Enabled | QStyle.StateFlag.State_Horizontal  # type: ignore[attr-defined]
+            bar.rect = bar_rect
+            bar.minimum, bar.maximum = 0, 1000
+            bar.progress = int(progress * 1000)
+            bar.text = ptext
+            bar.textVisible = True
+            bar.state = _BAR_STATE
             # The groove on AlternateBase: on the list's own Base colour it would be invisible
             # (dark scheme), leaving the text floating next to a short blue bar.
+            pal: QPalette = opt.palette
             bar_pal = QPalette(pal)
-            bar_pal.setColor(QPalette.ColorRole.Base, pal.color(QPalette.ColorRole.AlternateBase))
-            bar.palette = bar_pal  # type: ignore[attr-defined]
-            bar.fontMetrics = fm  # type: ignore[attr-defined]
-            style.drawControl(QStyle.ControlElement.CE_ProgressBar, bar, p, widget)  # type: ignore[arg-type]
-        else:
-            note, warn = status_note(job)
-            if warn:
-                p.setPen(warning_color() if not selected else text_col)
-            if note:
-                p.drawText(
-                    QRect(rx, y, rwidth, line_h),
-                    Qt.AlignmentFlag.AlignVCenter,
-                    fm.elidedText(note, Qt.TextElideMode.ElideRight, rwidth),
-                )
+            bar_pal.setColor(_BASE, pal.color(_ALTERNATE_BASE))
+            bar.palette = bar_pal
+            bar.fontMetrics = fonts.fm
+            p.setFont(font)  # the style writes the bar's text in the painter's font
+            p.setPen(dim)
+            style.drawControl(_CE_PROGRESS, bar, p, widget)
+        elif text.tail is not None:
+            tail = colours.error if text.failed else colours.warning if text.warn else dim
+            text.tail.draw(p, mode, tail, font)
 
     @staticmethod
-    def _progress(job: Job) -> tuple[float | None, str]:
-        if job.state is JobState.UPLOADING and job.upload_progress is not None:
-            return job.upload_progress, tr("upload %1%").replace("%1", str(int(job.upload_progress * 100)))
-        if job.state is JobState.DOWNLOADING and job.download_progress is not None:
-            return job.download_progress, tr("download %1%").replace(
-                "%1", str(int(job.download_progress * 100))
-            )
-        return None, ""
+    def _placeholder(p: QPainter, thumb_rect: QRect, colours: _Colours) -> None:
+        p.setPen(_NO_PEN)
+        p.setBrush(colours.placeholder)
+        p.drawRoundedRect(thumb_rect, 4, 4)
+
+    def _target(self, pm: QPixmap, thumb: QRect) -> tuple[QRect, bool]:
+        """Where ``pm`` goes (centred on the placeholder ``thumb``) and whether it hides the
+        placeholder (opaque and covering it); per pixmap, as the thumbnails repeat."""
+        x, y, w, h = cast(_Rect, thumb.getRect())
+        key = (pm.cacheKey(), x, y, w, h)
+        out = self._targets.get(key)
+        if out is None:
+            target = QRect(QPoint(0, 0), pm.size() / pm.devicePixelRatio())
+            target.moveCenter(thumb.center())
+            if len(self._targets) >= 1024:
+                self._targets.clear()
+            out = self._targets[key] = (target, target.contains(thumb) and not pm.hasAlphaChannel())
+        return out
+
+    # --- preparing the rows around the visible ones --------------------------------------------
+
+    def _note_painted(
+        self, view: QWidget, opt: QStyleOptionViewItem, left: int, right: int, height: int
+    ) -> None:
+        """Remember the painted rows (one paint pass) and prepare their neighbours when idle."""
+        row = opt.index.row()
+        painted = self._painted
+        if painted is None or painted[0] is not view:
+            self._painted = (view, row, row, left, right, height)
+            self._prefetch_timer.start()  # fires once the paint pass is over
+        elif not painted[1] <= row <= painted[2]:
+            self._painted = (view, min(painted[1], row), max(painted[2], row), left, right, height)
+
+    def _prefetch(self) -> None:
+        """Lay out the rows one screen above and below the ones just painted (their texts,
+        elided and shaped, and their state icons), so that scrolling there paints from caches.
+
+        This runs once after a paint pass, while the GUI is idle; rows laid out before cost
+        only their cache look-ups. Nothing is drawn and nothing is kept per row but the caches
+        paint() uses: a row whose job changes meanwhile is simply laid out again when painted.
+        """
+        painted, self._painted = self._painted, None
+        fonts, colours = self._fonts, self._plain_colours
+        if painted is None or fonts is None:
+            return
+        view, lo, hi, left, right, height = painted
+        if not isinstance(view, QAbstractItemView) or not shiboken6.isValid(view):
+            return  # not a view, or it was closed before the GUI got idle
+        model = view.model()
+        if model is None:
+            return
+        if fonts.layered is None:
+            fonts.layered = _layers_match_text(fonts)
+        n = min(hi - lo + 1, PREFETCH_ROWS)  # a screen; passes merged before this ran may span more
+        for r in (*range(max(0, lo - n), lo), *range(hi + 1, min(model.rowCount(), hi + 1 + n))):
+            row = model.index(r, 0).data(Roles.Paint)
+            if row is None:
+                continue
+            text = fonts.row_text(_row_inputs(row, self._clock), left, right, height)
+            if colours is None:
+                continue
+            state = row[0].state
+            colours.icon(state, 16)  # a state's icons are rendered from SVG on first use
+            colours.icon(state, 22)
+            if fonts.layered:  # the layers an unselected row draws
+                tail = colours.error if text.failed else colours.warning if text.warn else colours.dim
+                for placed, colour in (
+                    (text.label, colours.state(state)),
+                    (text.prompt, colours.text),
+                    (text.line2, colours.dim),
+                    (text.times, colours.dim),
+                    (text.tail, tail),
+                ):
+                    if placed is not None and placed.line is not None:
+                        placed.line.layer(colour)

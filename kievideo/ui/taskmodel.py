@@ -107,6 +107,10 @@ class Roles:
     TimeText = Job + 4  # "queued 0:12 · running 1:40"
     SearchText = Job + 5  # what the search box matches
     ParentLabel = Job + 6  # "1080p of “a cat on …”"
+    #: (Job, Depth, ParentLabel, TimeText) in one tuple: what the delegate paints a row from.
+    #: Each ``index.data()`` is a Python round trip through the filter proxy, and a scrolled
+    #: page repaints a dozen rows, so the delegate asks once instead of four times.
+    Paint = Job + 7
 
 
 def job_sort_key(job: Job) -> tuple[float, str]:
@@ -514,6 +518,8 @@ class TaskListModel(QAbstractListModel):
         return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemNeverHasChildren
 
     def data(self, index: ModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if role == Roles.Paint:
+            return self._paint_data(index)
         if not index.isValid() or index.parent().isValid() or not 0 <= index.row() < len(self._rows):
             return None
         job = self._jobs[self._rows[index.row()]]
@@ -551,15 +557,27 @@ class TaskListModel(QAbstractListModel):
                 if x
             ).lower()
         if role == Roles.ParentLabel:
-            parent = self._jobs.get(job.parent_id) if job.parent_id else None
-            if parent is None:
-                return ""
-            return (
-                tr("%1 of “%2”")
-                .replace("%1", kind_label(job.kind))
-                .replace("%2", excerpt(parent.spec.prompt, 28))
-            )
+            return self._parent_label(job, self._jobs.get(job.parent_id) if job.parent_id else None)
         return None
+
+    def _paint_data(self, index: ModelIndex) -> tuple[Job, int, str, str] | None:
+        """``Roles.Paint``: (Job, Depth, ParentLabel, TimeText), on the shortest path (it is
+        asked for every painted row). An index of a list model never has a valid parent."""
+        row = index.row()
+        if not 0 <= row < len(self._rows) or not index.isValid():
+            return None
+        job = self._jobs[self._rows[row]]
+        parent = self._jobs.get(job.parent_id) if job.parent_id else None
+        if parent is None:
+            return (job, 0, "", time_text(job, self._clock()))
+        return (job, 1, self._parent_label(job, parent), time_text(job, self._clock()))
+
+    @staticmethod
+    def _parent_label(job: Job, parent: Job | None) -> str:
+        if parent is None:
+            return ""
+        label = tr("%1 of “%2”").replace("%1", kind_label(job.kind))
+        return label.replace("%2", excerpt(parent.spec.prompt, 28))
 
     def roleNames(self) -> dict[int, bytes]:
         names = dict(super().roleNames())
@@ -572,6 +590,7 @@ class TaskListModel(QAbstractListModel):
                 Roles.TimeText: b"timeText",
                 Roles.SearchText: b"searchText",
                 Roles.ParentLabel: b"parentLabel",
+                Roles.Paint: b"paint",
             }
         )
         return names

@@ -3,6 +3,12 @@
 Painting must never read a file: ``get()`` returns the cached QPixmap or None and, on a miss,
 decodes the image in a worker thread (QImage is safe to use outside the GUI thread), scales it
 there, and emits ``loaded(path)`` back on the loop so the owner can repaint just that row.
+
+Decoding has one worker thread of its own. Scrolling a page asks for a dozen thumbnails at once;
+on the loop's default executor (a pool of threads) they were decoded on every core at once,
+while the GUI thread painted the next frames. One thread leaves a core to the GUI; the
+thumbnails arrive one after another, a few ms apart. Requests are only noted while a row is
+painted, and started when the paint pass is over.
 """
 
 from __future__ import annotations
@@ -10,11 +16,22 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
 
 from PySide6.QtCore import QObject, QSize, Qt, Signal
 from PySide6.QtGui import QImage, QImageReader, QPixmap
 
 log = logging.getLogger("kievideo.ui")
+
+_decoder: ThreadPoolExecutor | None = None
+
+
+def _decode_executor() -> ThreadPoolExecutor:
+    """The thumbnail decoding thread (created on first use, shared by every ThumbCache)."""
+    global _decoder
+    if _decoder is None:
+        _decoder = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kievideo-thumbs")
+    return _decoder
 
 
 def _load_scaled(path: str, size: QSize) -> QImage | None:
@@ -41,6 +58,7 @@ class ThumbCache(QObject):
         self._pending: set[tuple[str, int, int]] = set()
         self._capacity = capacity
         self._tasks: set[asyncio.Task[None]] = set()
+        self._queued: list[tuple[tuple[str, int, int], QSize]] = []
 
     def get(self, path: str | None, size: QSize) -> QPixmap | None:
         if not path:
@@ -65,18 +83,28 @@ class ThumbCache(QObject):
             # No loop (a plain widget test, a script): decode inline, it is one small image.
             self._store(key, _load_scaled(key[0], size))
             return
-        task = loop.create_task(self._load(key, size))
+        # get() runs while a row is painted: only note the request there. The misses of one
+        # paint pass (a scrolled page: a dozen) are started together once the pass is over.
+        if not self._queued:
+            loop.call_soon(self._start_queued)
+        self._queued.append((key, QSize(size)))
+
+    def _start_queued(self) -> None:
+        batch, self._queued = self._queued, []
+        task = asyncio.get_running_loop().create_task(self._load(batch))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _load(self, key: tuple[str, int, int], size: QSize) -> None:
+    async def _load(self, batch: list[tuple[tuple[str, int, int], QSize]]) -> None:
+        """Decode one after another (one decoding thread); each row repaints as it arrives."""
         loop = asyncio.get_running_loop()
-        try:
-            img = await loop.run_in_executor(None, _load_scaled, key[0], QSize(size))
-        except Exception:  # a broken thumbnail must not become an app error
-            log.debug("thumbnail %s failed", key[0], exc_info=True)
-            img = None
-        self._store(key, img)
+        for key, size in batch:
+            try:
+                img = await loop.run_in_executor(_decode_executor(), _load_scaled, key[0], size)
+            except Exception:  # a broken thumbnail must not become an app error
+                log.debug("thumbnail %s failed", key[0], exc_info=True)
+                img = None
+            self._store(key, img)
 
     def _store(self, key: tuple[str, int, int], img: QImage | None) -> None:
         self._pending.discard(key)

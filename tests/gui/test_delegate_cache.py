@@ -1,0 +1,444 @@
+"""TaskDelegate's caches (row layouts, laid-out lines, colours, prefetch) never show stale rows.
+
+The reference for every picture is a fresh TaskDelegate on the same view: it has empty caches,
+so it paints what the rows hold now. The long-lived delegate must paint the same pixels after
+each change (state, prompt, progress, error, a ticking time, expiry, selection, width, font,
+palette). ``test_comparison_catches_a_stale_cache`` shows the comparison would notice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from gui_fakes import FakeService, make_job
+from PySide6.QtCore import QItemSelectionModel, Qt
+from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPalette
+from PySide6.QtWidgets import QApplication, QStyledItemDelegate, QStyleOptionViewItem
+
+from kievideo.api.models import ProviderKind
+from kievideo.core.jobs import JobKind, JobSpec, JobState
+from kievideo.ui import icons, taskdelegate, thumbs
+from kievideo.ui.taskdelegate import TaskDelegate, _init_option, _row_inputs, _RowText
+from kievideo.ui.tasklist import TaskListPanel
+from kievideo.ui.taskmodel import Roles, TaskListModel, time_text
+
+NOW = 1_800_000_000.0
+SPEC = JobSpec(
+    ProviderKind.VEO,
+    "veo3_fast",
+    "a cat surfing a wave at sunset, cinematic drone shot over misty mountains, neon city rain",
+)
+
+
+class Clock:
+    """The service's clock, moved by the test."""
+
+    def __init__(self) -> None:
+        self.now = NOW
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def thumb_png(tmp_path: Path, png_bytes: bytes) -> str:
+    path = tmp_path / "thumb.png"
+    path.write_bytes(png_bytes)
+    return str(path)
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def svc(thumb_png: str) -> FakeService:
+    """Jobs in every state the row paints differently (ids job00, job01, ...: oldest first)."""
+    service = FakeService()
+    t = NOW - 10_000
+    jobs = [
+        dict(state=JobState.DONE, thumb_path=thumb_png, resolution="720p", expires_at=NOW + 13 * 86400),
+        dict(
+            state=JobState.RUNNING, submitted_at=NOW - 100, started_at=NOW - 60, provider_status="generating"
+        ),
+        dict(state=JobState.RUNNING, submitted_at=NOW - 1000, started_at=NOW - 900, slow=True),
+        dict(state=JobState.QUEUED, submitted_at=NOW - 12, extra={"last_error": "Network is unreachable."}),
+        dict(state=JobState.UPLOADING, upload_progress=0.42, spec=SPEC.with_(profile="work")),
+        dict(
+            state=JobState.DOWNLOADING, download_progress=0.25, submitted_at=NOW - 200, started_at=NOW - 150
+        ),
+        dict(
+            state=JobState.FAILED,
+            error_message="The provider rejected the prompt.\nChange it.",
+            finished_at=t,
+        ),
+        dict(state=JobState.EXPIRED, spec=SPEC.with_(prompt="שלום עולם, right to left"), finished_at=t),
+        dict(state=JobState.STOPPED, spec=SPEC.with_(prompt="  "), submitted_at=t, started_at=t + 3),
+        dict(state=JobState.DONE, expires_at=NOW + 2 * 86400 + 60, submitted_at=t, finished_at=t + 90),
+    ]
+    for i, fields in enumerate(jobs):
+        spec = fields.pop("spec", SPEC)
+        service.put(make_job(spec, id=f"job{i:02d}", created_at=t + i, updated_at=t + i, **fields))
+    child = make_job(SPEC, id="job10", created_at=t + 20, kind=JobKind.UPGRADE_1080P, parent_id="job00")
+    service.put(child)
+    return service
+
+
+@pytest.fixture
+def panel(qtbot, svc: FakeService, clock: Clock) -> Iterator[TaskListPanel]:
+    model = TaskListModel(svc, clock=clock, tick_ms=10**8)
+    p = TaskListPanel(model, None)
+    qtbot.addWidget(p)
+    p.resize(560, 13 * 79 + 60)
+    p.show()
+    qtbot.waitExposed(p)
+    # The first idle pass has checked whether text may be drawn from layers (it may here).
+    qtbot.waitUntil(lambda: p.delegate._fonts is not None and p.delegate._fonts.layered is not None)
+    yield p
+    model.detach()
+
+
+def grab(panel: TaskListPanel, delegate: QStyledItemDelegate | None = None) -> QImage:
+    """The list as painted by ``delegate`` (default: the panel's own, long-lived one)."""
+    view = panel.view
+    if delegate is not None:
+        view.setItemDelegate(delegate)
+    try:
+        return view.viewport().grab().toImage()
+    finally:
+        if delegate is not None:
+            view.setItemDelegate(panel.delegate)
+
+
+def fresh(panel: TaskListPanel, clock: Callable[[], float]) -> QImage:
+    """What a delegate without caches paints now (drawing text the same way: layers or not)."""
+    d = TaskDelegate(panel.thumbs, None, clock=clock)
+    ours = panel.delegate._fonts
+    d.fonts(panel.view.font()).layered = ours.layered if ours is not None else None
+    try:
+        return grab(panel, d)
+    finally:
+        d.deleteLater()
+
+
+def assert_current(panel: TaskListPanel, clock: Callable[[], float]) -> QImage:
+    """The long-lived delegate paints exactly what a fresh one does; returns the picture."""
+    image = grab(panel)
+    assert image == fresh(panel, clock)
+    return image
+
+
+def row_of(panel: TaskListPanel, job_id: str) -> int:
+    return panel.proxy.mapFromSource(panel.model.index_of(job_id)).row()
+
+
+def row_text(panel: TaskListPanel, job_id: str) -> _RowText:
+    """The layout the panel's delegate paints the job's row from (its cache)."""
+    view, d = panel.view, panel.delegate
+    index = view.model().index(row_of(panel, job_id), 0)
+    rect = view.visualRect(index)
+    inputs = _row_inputs(index.data(Roles.Paint), d._clock)
+    return d.fonts(view.font()).row_text(inputs, rect.left(), rect.right(), rect.height())
+
+
+def texts(panel: TaskListPanel, job_id: str) -> list[str]:
+    """The row's texts: state, prompt, line 2, then times and the note/error, when shown."""
+    t = row_text(panel, job_id)
+    return [x.text for x in (t.label, t.prompt, t.line2, t.times, t.tail) if x is not None]
+
+
+# --- the pictures ---------------------------------------------------------------------------------
+
+
+def pictures(panel: TaskListPanel) -> list[QImage]:
+    """Every state, a selected (current) row, then a narrow list."""
+    view = panel.view
+    view.selectionModel().clear()
+    panel.resize(560, panel.height())
+    out = [grab(panel)]
+    view.setCurrentIndex(view.model().index(3, 0))
+    out.append(grab(panel))
+    panel.resize(400, panel.height())
+    out.append(grab(panel))
+    return out
+
+
+def difference(a: QImage, b: QImage) -> tuple[int, int]:
+    """(largest difference of a colour channel, pixels that differ) between two pictures."""
+    assert a.size() == b.size()
+    a = a.convertToFormat(QImage.Format.Format_RGB32)
+    diff = b.convertToFormat(QImage.Format.Format_RGB32)
+    p = QPainter(diff)
+    p.setCompositionMode(QPainter.CompositionMode.CompositionMode_Difference)
+    p.drawImage(0, 0, a)
+    p.end()
+    raw = bytes(diff.constBits())
+    channels = raw[0::4] + raw[1::4] + raw[2::4]
+    pixels = sum(1 for i in range(0, len(raw), 4) if raw[i] or raw[i + 1] or raw[i + 2])
+    return max(channels), pixels
+
+
+def draw_with_drawtext(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make every text go through drawText, as before the caches (the reference)."""
+
+    def draw_text(self, p, mode, colour, font):  # type: ignore[no-untyped-def]
+        p.setFont(font)
+        p.setPen(colour)
+        p.drawText(self.rect, Qt.AlignmentFlag.AlignVCenter, self.text)
+
+    monkeypatch.setattr(taskdelegate._Text, "draw", draw_text)
+
+
+def count_modes(monkeypatch: pytest.MonkeyPatch) -> dict[int, int]:
+    """How many texts were drawn in each mode (0 drawText, 1 layout, 2 layer)."""
+    modes = {0: 0, 1: 0, 2: 0}
+    real_draw = taskdelegate._Text.draw
+
+    def counting(self, p, mode, colour, font):  # type: ignore[no-untyped-def]
+        modes[0 if self.line is None else mode] += 1
+        real_draw(self, p, mode, colour, font)
+
+    monkeypatch.setattr(taskdelegate._Text, "draw", counting)
+    return modes
+
+
+def test_laid_out_lines_draw_what_drawtext_draws(panel, monkeypatch):
+    """Drawing from the cached line layouts gives drawText's pixels exactly (every state, a
+    selected row, a narrow list)."""
+    monkeypatch.setattr(taskdelegate, "_layers_match_text", lambda fonts: False)
+    panel.delegate._fonts = None
+    grab(panel)
+    QApplication.processEvents()  # the idle pass: prepares rows, checks layers (here: no)
+    modes = count_modes(monkeypatch)
+    ours = pictures(panel)
+    assert modes[1] > 60 and modes[2] == 0
+    draw_with_drawtext(monkeypatch)
+    assert ours == pictures(panel)
+
+
+def test_layers_draw_what_drawtext_draws_to_a_rounding_step(panel, monkeypatch):
+    """Layers, where the platform blends text as plain coverage (checked), differ from drawText
+    by at most 1/255 in a few pixels where glyphs overlap: the same picture."""
+    grab(panel)
+    QApplication.processEvents()
+    fonts = panel.delegate._fonts
+    assert fonts is not None and fonts.layered  # this platform (offscreen, FreeType) passes
+    modes = count_modes(monkeypatch)
+    ours = pictures(panel)
+    assert modes[2] > 60
+    draw_with_drawtext(monkeypatch)
+    for a, b in zip(ours, pictures(panel), strict=True):
+        largest, pixels = difference(a, b)
+        assert largest <= 1 and pixels < 50, (largest, pixels)
+
+
+def test_changed_job_repaints_with_its_new_texts(panel, svc, clock):
+    before = assert_current(panel, clock)
+    label, prompt = texts(panel, "job01")[:2]
+    assert label == "Generating" and prompt.endswith("…") and SPEC.prompt.startswith(prompt[:-1])
+
+    svc.change("job01", state=JobState.DONE, finished_at=NOW - 5, spec=SPEC.with_(prompt="a dog"))
+    svc.change("job05", download_progress=0.75)
+    svc.change("job06", error_message="Out of credits.")
+    svc.change("job03", extra={})  # the polling problem went away
+    panel.model.flush()
+    after = assert_current(panel, clock)
+    assert after != before
+    assert texts(panel, "job01")[:2] == ["Done", "a dog"]
+    bar = row_text(panel, "job05").bar
+    assert bar is not None and bar[:2] == (0.75, "download 75%")
+    assert texts(panel, "job06")[-1] == "Out of credits."
+    assert row_text(panel, "job03").tail is None
+
+
+def test_running_time_ticks(panel, clock):
+    assert texts(panel, "job01")[3] == "queued 0:40 · running 1:00"
+    before = assert_current(panel, clock)
+    clock.now += 5
+    after = assert_current(panel, clock)
+    assert after != before
+    assert texts(panel, "job01")[3] == "queued 0:40 · running 1:05"
+
+
+def test_expiry_follows_the_clock(panel, clock):
+    assert texts(panel, "job09")[2].endswith("expires in 2 d")
+    clock.now += 86400
+    assert_current(panel, clock)
+    assert texts(panel, "job09")[2].endswith("expires in 1 d")
+    clock.now += 86400 + 120
+    assert_current(panel, clock)
+    assert texts(panel, "job09")[2].endswith("result expired at the provider")
+
+
+def test_selection_changes_colours_only(panel, clock):
+    plain = assert_current(panel, clock)
+    plain_texts = texts(panel, "job02")
+    view = panel.view
+    view.selectionModel().select(
+        view.model().index(row_of(panel, "job02"), 0), QItemSelectionModel.SelectionFlag.ClearAndSelect
+    )
+    selected = assert_current(panel, clock)
+    assert selected != plain
+    assert texts(panel, "job02") == plain_texts
+    view.selectionModel().clearSelection()
+    assert assert_current(panel, clock) == plain
+
+
+def test_narrower_list_elides_again(panel, clock):
+    wide = texts(panel, "job00")[1]
+    assert_current(panel, clock)
+    panel.resize(380, panel.height())
+    assert_current(panel, clock)
+    narrow = texts(panel, "job00")[1]
+    assert narrow.endswith("…") and len(narrow) < len(wide)
+
+
+def test_font_and_palette_changes_repaint(panel, clock):
+    before = assert_current(panel, clock)
+    font = QFont(panel.view.font())
+    font.setPointSizeF(font.pointSizeF() + 2)
+    panel.view.setFont(font)
+    bigger = assert_current(panel, clock)
+    assert bigger != before
+    pal = QPalette(panel.view.palette())
+    pal.setColor(QPalette.ColorRole.Text, QColor("#3355aa"))
+    pal.setColor(QPalette.ColorRole.AlternateBase, QColor("#ffe0e0"))
+    panel.view.setPalette(pal)
+    assert assert_current(panel, clock) != bigger
+
+
+def test_comparison_catches_a_stale_cache(panel, svc, clock, monkeypatch):
+    """A row layout cached without the prompt in its key is noticed."""
+    stale: dict[tuple[object, ...], _RowText] = {}
+
+    def without_prompt(self, inputs, left, right, height):  # type: ignore[no-untyped-def]
+        key = (id(self), inputs[:6], left, right, height)
+        if key not in stale:
+            stale[key] = _RowText(self, inputs, left, right, height)
+        return stale[key]
+
+    monkeypatch.setattr(taskdelegate._Fonts, "row_text", without_prompt)
+    grab(panel)
+    svc.change("job01", spec=SPEC.with_(prompt="a completely different prompt"))
+    panel.model.flush()
+    assert grab(panel) != fresh(panel, clock)
+
+
+# --- the caches -----------------------------------------------------------------------------------
+
+
+def test_rows_next_to_the_painted_ones_are_prepared_when_idle(qtbot, clock, monkeypatch):
+    svc = FakeService()
+    for i in range(60):
+        svc.put(make_job(SPEC.with_(prompt=f"prompt number {i}"), id=f"j{i:02d}", created_at=NOW - i))
+    model = TaskListModel(svc, clock=clock, tick_ms=10**8)
+    p = TaskListPanel(model, None)
+    qtbot.addWidget(p)
+    p.resize(560, 6 * 79 + 60)
+    p.show()
+    qtbot.waitExposed(p)
+    made: list[str] = []
+    real_init = _RowText.__init__
+
+    def counting(self, fonts, inputs, left, right, height):  # type: ignore[no-untyped-def]
+        made.append(inputs[6])
+        real_init(self, fonts, inputs, left, right, height)
+
+    monkeypatch.setattr(_RowText, "__init__", counting)
+    p.view.viewport().repaint()
+    qtbot.waitUntil(lambda: "prompt number 8" in made)  # the next screen, laid out when idle
+    made.clear()
+    bar = p.view.verticalScrollBar()
+    bar.setValue(bar.pageStep())
+    p.view.viewport().repaint()
+    assert made == []  # every row the scroll brought in had been laid out ahead
+    model.detach()
+
+
+def test_caches_stay_bounded(panel, clock, monkeypatch):
+    monkeypatch.setattr(taskdelegate, "ROW_CAPACITY", 3)
+    monkeypatch.setattr(taskdelegate, "LINE_CAPACITY", 4)
+    monkeypatch.setattr(taskdelegate, "MEMO_CAPACITY", 5)
+    panel.delegate._fonts = None  # start afresh under the small capacities
+    assert_current(panel, clock)
+    fonts = panel.delegate._fonts
+    assert fonts is not None
+    assert len(fonts._rows) <= 3 and len(fonts._lines) <= 4
+    assert len(fonts._elided) <= 5 and len(fonts._advance) <= 5
+
+
+def test_init_option_is_what_initstyleoption_does(panel):
+    """The option is filled without initStyleOption's seven model round trips; if the model
+    ever answers font, colour, alignment, check, decoration or background roles, this fails."""
+    view = panel.view
+    base = QStyleOptionViewItem()
+    view.initViewItemOption(base)
+    plain = QStyledItemDelegate()
+    for row in range(view.model().rowCount()):
+        index = view.model().index(row, 0)
+        ours, qts = QStyleOptionViewItem(base), QStyleOptionViewItem(base)
+        _init_option(ours, index)
+        plain.initStyleOption(qts, index)
+        qts.text = ""
+        for field in ("features", "text", "displayAlignment", "checkState", "font", "styleObject"):
+            assert getattr(ours, field) == getattr(qts, field), field
+        assert ours.index == qts.index
+        assert ours.icon.isNull() and qts.icon.isNull()
+        assert ours.backgroundBrush.style() == qts.backgroundBrush.style()
+        assert ours.palette == qts.palette
+
+
+def test_paint_role_is_the_four_roles_in_one(panel, clock):
+    model = panel.model
+    for row in range(model.rowCount()):
+        index = model.index(row)
+        job, depth, badge, times = index.data(Roles.Paint)
+        assert job is index.data(Roles.Job)
+        assert depth == index.data(Roles.Depth)
+        assert badge == index.data(Roles.ParentLabel)
+        assert times == index.data(Roles.TimeText) == time_text(job, clock())
+    assert model.index(99).data(Roles.Paint) is None
+
+
+def test_icon_cache_keeps_alpha_apart():
+    opaque = QColor(10, 20, 30)
+    faint = QColor(10, 20, 30, 100)
+    assert icons.pixmap("state-done", 16, opaque) is icons.pixmap("state-done", 16, QColor(opaque))
+    assert icons.pixmap("state-done", 16, opaque) is not icons.pixmap("state-done", 16, faint)
+
+
+def test_thumbnails_of_a_paint_pass_load_after_it_on_one_thread(qtbot, qloop, thumb_png, tmp_path, png_bytes):
+    other = tmp_path / "other.png"
+    other.write_bytes(png_bytes)
+    cache = thumbs.ThumbCache()
+    loaded: list[str] = []
+    cache.loaded.connect(loaded.append)
+    size = taskdelegate.THUMB
+    assert cache.get(thumb_png, size) is None
+    assert cache.get(str(other), size) is None
+    assert cache.get(thumb_png, size) is None  # asked again while pending: one decode
+    assert len(cache._queued) == 2 and not cache._tasks  # nothing started during the paint
+    qtbot.waitUntil(lambda: len(loaded) == 2)
+    assert sorted(loaded) == sorted([thumb_png, str(other)])
+    pm = cache.get(thumb_png, size)
+    assert pm is not None and not pm.isNull()
+    assert thumbs._decode_executor()._max_workers == 1
+
+
+def test_layer_check_refuses_text_blended_another_way(qapp, monkeypatch):
+    """Where a platform blends text unlike a layer (gamma-corrected, subpixel), the check fails
+    and text is not drawn from layers: shown here with layers a little too light."""
+    fonts = taskdelegate._Fonts(QFont(qapp.font()))
+    assert taskdelegate._layers_match_text(fonts)
+    real_layer = taskdelegate._Line.layer
+
+    def lighter(self, colour):  # type: ignore[no-untyped-def]
+        faint = QColor(colour)
+        faint.setAlpha(max(0, colour.alpha() - 40))
+        return real_layer(self, faint)
+
+    monkeypatch.setattr(taskdelegate._Line, "layer", lighter)
+    assert not taskdelegate._layers_match_text(fonts)
