@@ -1166,7 +1166,8 @@ class TaskService:
             job.image_urls = view.image_urls or job.image_urls
             job.resolution = view.resolution or job.resolution
             job.finished_at = now
-            job.started_at = job.started_at or now
+            # started_at stays unset when the first answer already said "done": the split
+            # between queue and generation is unknown (the list then shows the total time).
             retention = (
                 self.settings.retention_unified_s
                 if job.spec.provider is ProviderKind.UNIFIED

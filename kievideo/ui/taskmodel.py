@@ -118,8 +118,12 @@ def job_sort_key(job: Job) -> tuple[float, str]:
 
 
 def time_text(job: Job, now: float | None = None) -> str:
-    """Queued time and running time, separately (a slow queue is not a slow model)."""
+    """Queued time and running time, separately (a slow queue is not a slow model). A finished
+    job that was never seen running (its first status answer already said done) shows its total
+    time: how it split between queue and generation is not known."""
     now = time.time() if now is None else now
+    if job.is_final and job.started_at is None and job.submitted_at is not None and job.finished_at:
+        return tr("took %1").replace("%1", fmt_clock(job.finished_at - job.submitted_at))
     parts: list[str] = []
     if job.submitted_at is not None:
         queued_end = job.started_at or job.finished_at or now

@@ -14,156 +14,158 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../kievideo/ui/style.py" line="79"/>
+        <location filename="../../kievideo/ui/style.py" line="82"/>
         <source>Uploading</source>
         <extracomment>the context of module-level helpers&apos; strings (lupdate&apos;s context for a plain ``tr()`` call)</extracomment>
         <translation>上传中</translation>
     </message>
     <message>
-        <location filename="../../kievideo/ui/style.py" line="80"/>
+        <location filename="../../kievideo/ui/style.py" line="83"/>
         <source>Submitting</source>
         <translation>提交中</translation>
     </message>
     <message>
-        <location filename="../../kievideo/ui/style.py" line="81"/>
+        <location filename="../../kievideo/ui/style.py" line="84"/>
         <source>Queued</source>
         <translation>排队中</translation>
     </message>
     <message>
-        <location filename="../../kievideo/ui/style.py" line="82"/>
+        <location filename="../../kievideo/ui/style.py" line="85"/>
         <source>Generating</source>
         <translation>生成中</translation>
     </message>
     <message>
-        <location filename="../../kievideo/ui/style.py" line="83"/>
+        <location filename="../../kievideo/ui/style.py" line="86"/>
         <source>Downloading</source>
         <translation>下载中</translation>
     </message>
     <message>
-        <location filename="../../kievideo/ui/style.py" line="84"/>
-        <location filename="../../kievideo/ui/taskmodel.py" line="608"/>
+        <location filename="../../kievideo/ui/style.py" line="87"/>
+        <location filename="../../kievideo/ui/taskmodel.py" line="632"/>
         <source>Done</source>
         <translation>已完成</translation>
     </message>
     <message>
-        <location filename="../../kievideo/ui/style.py" line="85"/>
+        <location filename="../../kievideo/ui/style.py" line="88"/>
         <source>Failed</source>
         <translation>失败</translation>
     </message>
     <message>
-        <location filename="../../kievideo/ui/style.py" line="86"/>
+        <location filename="../../kievideo/ui/style.py" line="89"/>
         <source>Expired</source>
         <translation>已过期</translation>
     </message>
     <message>
-        <location filename="../../kievideo/ui/style.py" line="87"/>
+        <location filename="../../kievideo/ui/style.py" line="90"/>
         <source>Uncertain</source>
         <translation>状态不明</translation>
     </message>
     <message>
-        <location filename="../../kievideo/ui/style.py" line="88"/>
-        <location filename="../../kievideo/ui/taskmodel.py" line="610"/>
+        <location filename="../../kievideo/ui/style.py" line="91"/>
+        <location filename="../../kievideo/ui/taskmodel.py" line="634"/>
         <source>Stopped</source>
         <translation>已停止</translation>
     </message>
     <message>
-        <location filename="../../kievideo/ui/style.py" line="95"/>
+        <location filename="../../kievideo/ui/style.py" line="101"/>
         <source>kie.ai Veo 3.1</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../kievideo/ui/style.py" line="96"/>
+        <location filename="../../kievideo/ui/style.py" line="102"/>
         <source>kie.ai Runway</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../kievideo/ui/style.py" line="97"/>
+        <location filename="../../kievideo/ui/style.py" line="103"/>
         <source>Runway Aleph</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../kievideo/ui/style.py" line="98"/>
+        <location filename="../../kievideo/ui/style.py" line="104"/>
         <source>Unified API</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../kievideo/ui/style.py" line="105"/>
+        <location filename="../../kievideo/ui/style.py" line="115"/>
         <source>Text to video</source>
         <translation>文生视频</translation>
     </message>
     <message>
-        <location filename="../../kievideo/ui/style.py" line="106"/>
+        <location filename="../../kievideo/ui/style.py" line="116"/>
         <source>Image to video</source>
         <translation>图生视频</translation>
     </message>
     <message>
-        <location filename="../../kievideo/ui/style.py" line="107"/>
+        <location filename="../../kievideo/ui/style.py" line="117"/>
         <source>First and last frame</source>
         <translation>首尾帧</translation>
     </message>
     <message>
-        <location filename="../../kievideo/ui/style.py" line="108"/>
+        <location filename="../../kievideo/ui/style.py" line="118"/>
         <source>Reference images</source>
         <translation>参考图</translation>
     </message>
     <message>
-        <location filename="../../kievideo/ui/style.py" line="109"/>
+        <location filename="../../kievideo/ui/style.py" line="119"/>
         <source>Video to video</source>
         <translation>视频生视频</translation>
     </message>
     <message>
-        <location filename="../../kievideo/ui/style.py" line="116"/>
+        <location filename="../../kievideo/ui/style.py" line="126"/>
         <source>Generation</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../kievideo/ui/style.py" line="117"/>
+        <location filename="../../kievideo/ui/style.py" line="127"/>
         <source>1080p</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../kievideo/ui/style.py" line="118"/>
+        <location filename="../../kievideo/ui/style.py" line="128"/>
         <source>4K</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../kievideo/ui/style.py" line="119"/>
+        <location filename="../../kievideo/ui/style.py" line="129"/>
         <source>Extension</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../kievideo/ui/style.py" line="146"/>
+        <location filename="../../kievideo/ui/style.py" line="156"/>
         <source>result expired at the provider</source>
         <translation type="unfinished"></translation>
     </message>
     <message numerus="yes">
-        <location filename="../../kievideo/ui/style.py" line="149"/>
+        <location filename="../../kievideo/ui/style.py" line="159"/>
         <source>expires in %n d</source>
         <translation type="unfinished">
             <numerusform></numerusform>
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../kievideo/ui/style.py" line="151"/>
+        <location filename="../../kievideo/ui/style.py" line="161"/>
         <source>expires in %n h</source>
         <translation type="unfinished">
             <numerusform></numerusform>
         </translation>
     </message>
     <message>
-        <location filename="../../kievideo/ui/taskdelegate.py" line="166"/>
-        <location filename="../../kievideo/ui/taskmodel.py" line="520"/>
+        <location filename="../../kievideo/ui/taskdelegate.py" line="512"/>
+        <location filename="../../kievideo/ui/taskmodel.py" line="531"/>
         <source>(no prompt)</source>
-        <extracomment>a job reached a final state during this session (for notifications, auto-play) the set of rows changed (the view shows/hides its empty-state text)</extracomment>
+        <extracomment>memoised text measurements per font (about 5 per row, well under 1 MB) laid-out lines per font (2-3 distinct ones per row; ~8 KiB each with their glyphs, plus ~10-25 KiB per colour a layer is drawn in): about 200 rows, under 15 MB row layouts per font (they hold their lines: a few MB at most) at most this many rows above and below the painted ones are prepared ahead (a tall screen) what the layer check draws: overlapping glyphs, ink beyond the line box, our separators (text colour, background): opaque and translucent (the dim lines), light and dark schemes What a row&apos;s texts are made of (see :func:`_row_inputs`).
+----------
+a job reached a final state during this session (for notifications, auto-play) the set of rows changed (the view shows/hides its empty-state text)</extracomment>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../kievideo/ui/taskdelegate.py" line="242"/>
+        <location filename="../../kievideo/ui/taskdelegate.py" line="527"/>
         <source>upload %1%</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../kievideo/ui/taskdelegate.py" line="244"/>
+        <location filename="../../kievideo/ui/taskdelegate.py" line="529"/>
         <source>download %1%</source>
         <translation type="unfinished"></translation>
     </message>
@@ -219,7 +221,7 @@
     </message>
     <message>
         <location filename="../../kievideo/ui/tasklist.py" line="82"/>
-        <location filename="../../kievideo/ui/taskmodel.py" line="588"/>
+        <location filename="../../kievideo/ui/taskmodel.py" line="612"/>
         <source>Provider said: %1</source>
         <translation type="unfinished"></translation>
     </message>
@@ -239,49 +241,54 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../kievideo/ui/taskmodel.py" line="124"/>
-        <source>queued %1</source>
-        <extracomment>rows read per page (the first screen needs ~15; a page is ~10 ms of store reads) at most this many older matches are brought in per search / filter change</extracomment>
+        <location filename="../../kievideo/ui/taskmodel.py" line="126"/>
+        <source>took %1</source>
+        <extracomment>rows read per page (the first screen needs ~15; a page is ~10 ms of store reads) at most this many older matches are brought in per search / filter change (Job, Depth, ParentLabel, TimeText) in one tuple: what the delegate paints a row from. Each ``index.data()`` is a Python round trip through the filter proxy, and a scrolled page repaints a dozen rows, so the delegate asks once instead of four times.</extracomment>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../kievideo/ui/taskmodel.py" line="127"/>
+        <location filename="../../kievideo/ui/taskmodel.py" line="132"/>
+        <source>queued %1</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../kievideo/ui/taskmodel.py" line="135"/>
         <source>running %1</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../kievideo/ui/taskmodel.py" line="136"/>
+        <location filename="../../kievideo/ui/taskmodel.py" line="144"/>
         <source>taking unusually long</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../kievideo/ui/taskmodel.py" line="141"/>
+        <location filename="../../kievideo/ui/taskmodel.py" line="149"/>
         <source>%1 Still trying.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../kievideo/ui/taskmodel.py" line="557"/>
+        <location filename="../../kievideo/ui/taskmodel.py" line="583"/>
         <source>%1 of “%2”</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../kievideo/ui/taskmodel.py" line="584"/>
+        <location filename="../../kievideo/ui/taskmodel.py" line="608"/>
         <source>Task ID: %1</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../kievideo/ui/taskmodel.py" line="606"/>
+        <location filename="../../kievideo/ui/taskmodel.py" line="630"/>
         <source>All tasks</source>
         <extracomment>the state filter combo: (label, states; None = all)</extracomment>
         <translation>全部任务</translation>
     </message>
     <message>
-        <location filename="../../kievideo/ui/taskmodel.py" line="607"/>
+        <location filename="../../kievideo/ui/taskmodel.py" line="631"/>
         <source>In progress</source>
         <translation>进行中</translation>
     </message>
     <message>
-        <location filename="../../kievideo/ui/taskmodel.py" line="609"/>
+        <location filename="../../kievideo/ui/taskmodel.py" line="633"/>
         <source>Failed or uncertain</source>
         <translation>失败或不明</translation>
     </message>
@@ -530,7 +537,7 @@
     <name>MainWindow</name>
     <message>
         <location filename="../../kievideo/ui/mainwindow.py" line="106"/>
-        <location filename="../../kievideo/ui/mainwindow.py" line="216"/>
+        <location filename="../../kievideo/ui/mainwindow.py" line="218"/>
         <source>kievideo</source>
         <extracomment>apply changed unified profiles / polling mode (rebuilds the registry); set by app.py emitted once the asynchronous shutdown has finished and the window is closed a job was submitted from Generate (tests and the status bar use it)</extracomment>
         <translation type="unfinished"></translation>
@@ -541,205 +548,206 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../kievideo/ui/mainwindow.py" line="125"/>
-        <location filename="../../kievideo/ui/mainwindow.py" line="568"/>
+        <location filename="../../kievideo/ui/mainwindow.py" line="127"/>
+        <location filename="../../kievideo/ui/mainwindow.py" line="572"/>
         <source>Credits: …</source>
+        <extracomment>close() came before there was an event loop to shut down on (see closeEvent)</extracomment>
         <translation>积分：…</translation>
     </message>
     <message>
-        <location filename="../../kievideo/ui/mainwindow.py" line="132"/>
+        <location filename="../../kievideo/ui/mainwindow.py" line="134"/>
         <source>Starting kievideo…</source>
         <translation>正在启动 kievideo…</translation>
     </message>
     <message>
-        <location filename="../../kievideo/ui/mainwindow.py" line="191"/>
+        <location filename="../../kievideo/ui/mainwindow.py" line="193"/>
         <source>Demo mode: simulated, no credits used</source>
         <translation>演示模式：模拟运行，不消耗积分</translation>
     </message>
     <message>
-        <location filename="../../kievideo/ui/mainwindow.py" line="301"/>
-        <location filename="../../kievideo/ui/mainwindow.py" line="526"/>
+        <location filename="../../kievideo/ui/mainwindow.py" line="303"/>
+        <location filename="../../kievideo/ui/mainwindow.py" line="530"/>
         <source>Generate</source>
         <translation>生成</translation>
     </message>
     <message>
-        <location filename="../../kievideo/ui/mainwindow.py" line="304"/>
+        <location filename="../../kievideo/ui/mainwindow.py" line="306"/>
         <source>Open library folder</source>
         <translation>打开视频库文件夹</translation>
     </message>
     <message>
-        <location filename="../../kievideo/ui/mainwindow.py" line="306"/>
+        <location filename="../../kievideo/ui/mainwindow.py" line="308"/>
         <source>Show logs</source>
         <translation>查看日志</translation>
     </message>
     <message>
-        <location filename="../../kievideo/ui/mainwindow.py" line="307"/>
+        <location filename="../../kievideo/ui/mainwindow.py" line="309"/>
         <source>Quit</source>
         <translation>退出</translation>
     </message>
     <message>
-        <location filename="../../kievideo/ui/mainwindow.py" line="309"/>
+        <location filename="../../kievideo/ui/mainwindow.py" line="311"/>
         <source>Paste image</source>
         <translation>粘贴图片</translation>
     </message>
     <message>
-        <location filename="../../kievideo/ui/mainwindow.py" line="312"/>
+        <location filename="../../kievideo/ui/mainwindow.py" line="314"/>
         <source>Settings…</source>
         <translation>设置…</translation>
     </message>
     <message>
-        <location filename="../../kievideo/ui/mainwindow.py" line="319"/>
+        <location filename="../../kievideo/ui/mainwindow.py" line="321"/>
         <source>Refresh credits</source>
         <translation>刷新积分</translation>
     </message>
     <message>
-        <location filename="../../kievideo/ui/mainwindow.py" line="325"/>
-        <location filename="../../kievideo/ui/mainwindow.py" line="655"/>
+        <location filename="../../kievideo/ui/mainwindow.py" line="327"/>
+        <location filename="../../kievideo/ui/mainwindow.py" line="659"/>
         <source>About kievideo</source>
         <translation>关于 kievideo</translation>
     </message>
     <message>
-        <location filename="../../kievideo/ui/mainwindow.py" line="327"/>
+        <location filename="../../kievideo/ui/mainwindow.py" line="329"/>
         <source>Play/pause</source>
         <translation>播放/暂停</translation>
     </message>
     <message>
-        <location filename="../../kievideo/ui/mainwindow.py" line="336"/>
+        <location filename="../../kievideo/ui/mainwindow.py" line="338"/>
         <source>&amp;File</source>
         <translation>文件(&amp;F)</translation>
     </message>
     <message>
-        <location filename="../../kievideo/ui/mainwindow.py" line="342"/>
+        <location filename="../../kievideo/ui/mainwindow.py" line="344"/>
         <source>&amp;Edit</source>
         <translation>编辑(&amp;E)</translation>
     </message>
     <message>
-        <location filename="../../kievideo/ui/mainwindow.py" line="345"/>
+        <location filename="../../kievideo/ui/mainwindow.py" line="347"/>
         <source>&amp;View</source>
         <translation>视图(&amp;V)</translation>
     </message>
     <message>
-        <location filename="../../kievideo/ui/mainwindow.py" line="348"/>
+        <location filename="../../kievideo/ui/mainwindow.py" line="350"/>
         <source>&amp;Tools</source>
         <translation>工具(&amp;T)</translation>
     </message>
     <message>
-        <location filename="../../kievideo/ui/mainwindow.py" line="352"/>
+        <location filename="../../kievideo/ui/mainwindow.py" line="354"/>
         <source>&amp;Help</source>
         <translation>帮助(&amp;H)</translation>
     </message>
     <message>
-        <location filename="../../kievideo/ui/mainwindow.py" line="360"/>
+        <location filename="../../kievideo/ui/mainwindow.py" line="362"/>
         <source>Main toolbar</source>
         <translation>主工具栏</translation>
     </message>
     <message>
-        <location filename="../../kievideo/ui/mainwindow.py" line="481"/>
+        <location filename="../../kievideo/ui/mainwindow.py" line="483"/>
         <source>One task per image</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../kievideo/ui/mainwindow.py" line="482"/>
+        <location filename="../../kievideo/ui/mainwindow.py" line="484"/>
         <source>Create %1 tasks, one per image, with the same settings?</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../kievideo/ui/mainwindow.py" line="485"/>
+        <location filename="../../kievideo/ui/mainwindow.py" line="487"/>
         <source>Create %1 tasks (%2)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../kievideo/ui/mainwindow.py" line="488"/>
+        <location filename="../../kievideo/ui/mainwindow.py" line="490"/>
         <source>Estimated total: %1</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../kievideo/ui/mainwindow.py" line="511"/>
+        <location filename="../../kievideo/ui/mainwindow.py" line="513"/>
         <source>Submitted 1 task.</source>
         <translation>已提交 1 个任务。</translation>
     </message>
     <message>
-        <location filename="../../kievideo/ui/mainwindow.py" line="513"/>
+        <location filename="../../kievideo/ui/mainwindow.py" line="515"/>
         <source>Submitted %1 tasks.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../kievideo/ui/mainwindow.py" line="526"/>
+        <location filename="../../kievideo/ui/mainwindow.py" line="530"/>
         <source>Generate %1 tasks</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../kievideo/ui/mainwindow.py" line="527"/>
+        <location filename="../../kievideo/ui/mainwindow.py" line="531"/>
         <source>The provider bills its own account; kievideo cannot estimate the cost.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../kievideo/ui/mainwindow.py" line="529"/>
+        <location filename="../../kievideo/ui/mainwindow.py" line="533"/>
         <source>Generate · %1</source>
         <translation>生成 · %1</translation>
     </message>
     <message>
-        <location filename="../../kievideo/ui/mainwindow.py" line="530"/>
+        <location filename="../../kievideo/ui/mainwindow.py" line="534"/>
         <source>Estimated cost: %1</source>
         <translation>预计费用：%1</translation>
     </message>
     <message>
-        <location filename="../../kievideo/ui/mainwindow.py" line="532"/>
+        <location filename="../../kievideo/ui/mainwindow.py" line="536"/>
         <source>Generate %1 tasks · %2</source>
         <translation>生成 %1 个任务 · %2</translation>
     </message>
     <message>
-        <location filename="../../kievideo/ui/mainwindow.py" line="534"/>
+        <location filename="../../kievideo/ui/mainwindow.py" line="538"/>
         <source>%1 tasks, estimated total %2</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../kievideo/ui/mainwindow.py" line="539"/>
+        <location filename="../../kievideo/ui/mainwindow.py" line="543"/>
         <source>Ctrl+Enter</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../kievideo/ui/mainwindow.py" line="572"/>
+        <location filename="../../kievideo/ui/mainwindow.py" line="576"/>
         <source>Credits: –</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../kievideo/ui/mainwindow.py" line="574"/>
+        <location filename="../../kievideo/ui/mainwindow.py" line="578"/>
         <source>Could not read the credit balance: %1</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../kievideo/ui/mainwindow.py" line="576"/>
+        <location filename="../../kievideo/ui/mainwindow.py" line="580"/>
         <source>Credits: %1</source>
         <translation>积分：%1</translation>
     </message>
     <message>
-        <location filename="../../kievideo/ui/mainwindow.py" line="577"/>
+        <location filename="../../kievideo/ui/mainwindow.py" line="581"/>
         <source>kie.ai credit balance</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../kievideo/ui/mainwindow.py" line="588"/>
+        <location filename="../../kievideo/ui/mainwindow.py" line="592"/>
         <source>Settings copied into the prompt panel.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../kievideo/ui/mainwindow.py" line="602"/>
+        <location filename="../../kievideo/ui/mainwindow.py" line="606"/>
         <source>Video ready</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../kievideo/ui/mainwindow.py" line="657"/>
+        <location filename="../../kievideo/ui/mainwindow.py" line="661"/>
         <source>&lt;b&gt;kievideo %1&lt;/b&gt;</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../kievideo/ui/mainwindow.py" line="660"/>
+        <location filename="../../kievideo/ui/mainwindow.py" line="664"/>
         <source>A desktop studio for AI video generation: kie.ai Veo 3.1, Runway, Runway Aleph and unified video APIs. Your API keys stay in the system keyring.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../kievideo/ui/mainwindow.py" line="686"/>
+        <location filename="../../kievideo/ui/mainwindow.py" line="690"/>
         <source>Something went wrong: %1</source>
         <translation type="unfinished"></translation>
     </message>
@@ -837,7 +845,7 @@
     </message>
     <message>
         <location filename="../../kievideo/ui/promptpanel.py" line="136"/>
-        <location filename="../../kievideo/ui/promptpanel.py" line="348"/>
+        <location filename="../../kievideo/ui/promptpanel.py" line="362"/>
         <source>Translate prompt to English</source>
         <translation type="unfinished"></translation>
     </message>
@@ -902,27 +910,27 @@
         <translation>水印</translation>
     </message>
     <message>
-        <location filename="../../kievideo/ui/promptpanel.py" line="339"/>
+        <location filename="../../kievideo/ui/promptpanel.py" line="353"/>
         <source>%1 s</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../kievideo/ui/promptpanel.py" line="346"/>
+        <location filename="../../kievideo/ui/promptpanel.py" line="360"/>
         <source>Enhance/translate prompt</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../kievideo/ui/promptpanel.py" line="418"/>
+        <location filename="../../kievideo/ui/promptpanel.py" line="432"/>
         <source>Same seed, similar video. Veo takes 10000–99999; empty means random.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../kievideo/ui/promptpanel.py" line="438"/>
+        <location filename="../../kievideo/ui/promptpanel.py" line="452"/>
         <source>%1 refuses these combinations</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../kievideo/ui/promptpanel.py" line="444"/>
+        <location filename="../../kievideo/ui/promptpanel.py" line="458"/>
         <source>%1 characters</source>
         <translation>%1 个字符</translation>
     </message>

@@ -83,6 +83,9 @@ def test_time_text_separates_queue_and_run():
     assert time_text(job, now=212.0) == "queued 0:12 · running 1:40"
     done = make_job(SPEC, submitted_at=100.0, started_at=112.0, finished_at=130.0, state=JobState.DONE)
     assert time_text(done, now=9999.0) == "queued 0:12 · running 0:18"
+    # never seen running (the first answer said done): the total, not an invented split
+    seen_done = make_job(SPEC, submitted_at=100.0, finished_at=151.0, state=JobState.DONE)
+    assert time_text(seen_done, now=9999.0) == "took 0:51"
 
 
 def test_filter_proxy_by_text_and_state(qtmodeltester):
