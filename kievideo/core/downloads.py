@@ -84,7 +84,16 @@ _HASH_BLOCK = 1024 * 1024
 _SOCKET_READ_BYTES = 1024 * 1024
 
 
+_widened = False
+
+
 def _widen_socket_reads() -> None:
+    """Done at the first download or ``prepare()``, not at construction: the import of httpcore
+    it needs costs ~40 ms, which must not sit on a window's first-paint path."""
+    global _widened
+    if _widened:
+        return
+    _widened = True
     try:
         from httpcore._async import http11
     except ImportError:  # a future httpcore moved it: keep its default, lose only some speed
@@ -287,7 +296,6 @@ class Downloader:
         self._given_client = client
         self._timeout = timeout
         self._chunk = chunk_size
-        _widen_socket_reads()
         self._max_retries = max_retries
         self._max_attempts = max_attempts
         self._backoff_base = backoff_base
@@ -307,6 +315,7 @@ class Downloader:
         thread, instead of on the loop in the first download (the app calls this at start)."""
         loop = asyncio.get_running_loop()
         await loop.run_in_executor(None, _preload_transport)
+        _widen_socket_reads()
         if self._given_client is not None or self._own_client is not None:
             return
         client = await loop.run_in_executor(None, default_file_client, self._timeout)
@@ -352,6 +361,7 @@ class Downloader:
         DownloadIntegrityError, DownloadError, FileExistsError, OSError (disk full...: not
         retried).
         """
+        _widen_socket_reads()
         dest = Path(dest)
         part, side = part_path(dest), sidecar_path(dest)
         loop = asyncio.get_running_loop()

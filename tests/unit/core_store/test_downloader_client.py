@@ -37,3 +37,17 @@ def test_a_given_client_is_used_and_left_open() -> None:
             assert not given.is_closed
 
     asyncio.run(main())
+
+
+def test_prepare_widens_socket_reads() -> None:
+    from httpcore._async import http11
+
+    from kievideo.core import downloads
+
+    async def main() -> None:
+        d = Downloader()
+        await d.prepare()
+        assert http11.AsyncHTTP11Connection.READ_NUM_BYTES == downloads._SOCKET_READ_BYTES
+        await d.aclose()
+
+    asyncio.run(main())
