@@ -111,8 +111,12 @@ async def ui_parts(data_dir: Path, frames: int) -> dict[str, Any]:
     t4 = await painted
     panel.view.viewport().removeEventFilter(watcher)
 
-    # Let the first screen's thumbnails arrive (decoded off the GUI thread), then scroll.
+    # Let the first screen's thumbnails arrive (decoded off the GUI thread), then scroll. The app
+    # ends its start-up with settle_heap() (gc.freeze) once the list is attached; so does this.
     await asyncio.sleep(0.3)
+    from kievideo.app import settle_heap
+
+    settle_heap()
     view = panel.view
     bar = view.verticalScrollBar()
     step = max(1, bar.pageStep())

@@ -246,6 +246,9 @@ async def open_window(sim: SimProcess, work: Path, n_tasks: int, history: int = 
     window.resize(1280, 800)
     window.show()
     await asyncio.sleep(0.5)  # first paint, first credits refresh
+    from kievideo.app import settle_heap
+
+    settle_heap()  # the end of kievideo.app.start_stack
     return window, service, store
 
 
