@@ -5,10 +5,13 @@ A history of ``--tasks`` jobs is generated first, in a child process, with
 prompts, children). Then, in this process, offscreen (``QT_QPA_PLATFORM=offscreen``) inside a qasync
 loop as in the app:
 
-1. open + first screen: ``ui.wiring.make_service`` (TaskStore open + TaskService, which loads the
-   jobs) -> ``TaskListModel(service)`` -> the real ``TaskListPanel`` (filter proxy, ``TaskView``,
-   ``TaskDelegate``) shown at 560x900 -> the first Paint of the list's viewport has been handled.
-   Target < 100 ms (QApplication creation and imports are not included: ``startup`` covers them);
+1. open + first screen, as the app does it: the task list is already on screen, empty (the app
+   paints its window first; that is the ``startup`` benchmark's part and is not counted here);
+   then ``ui.wiring.make_service`` (TaskStore open + TaskService) -> ``model.set_source(service)``
+   (what ``MainWindow.attach_service`` does; the model reads the newest page of rows) -> the
+   first Paint of the list's viewport with the rows has been handled. Target < 100 ms. (The
+   app builds the service in an executor; here it is on the loop, which only adds to the time.)
+   Building and first painting the empty panel are reported in the details, not counted;
 2. scrolling: the view scrolls by one page ``--frames`` times (down, then back up); each frame is
    ``view.viewport().repaint()`` (a synchronous paint), timed. Events queued between frames
    (thumbnail loads, timers) are processed and timed separately. Target p95 and max < 4 ms;
@@ -86,8 +89,8 @@ async def ui_parts(data_dir: Path, frames: int) -> dict[str, Any]:
         if not painted.done():
             painted.set_result(time.perf_counter())
 
-    class FirstPaint(QObject):
-        """Sees the viewport's first Paint event; ``mark`` runs right after it has been handled."""
+    class NextPaint(QObject):
+        """Sees the viewport's next Paint event; ``mark`` runs right after it has been handled."""
 
         seen = False
 
@@ -97,19 +100,38 @@ async def ui_parts(data_dir: Path, frames: int) -> dict[str, Any]:
                 QTimer.singleShot(0, mark)
             return False
 
+    def next_paint(widget: Any) -> NextPaint:
+        nonlocal painted
+        painted = loop.create_future()
+        watcher = NextPaint()
+        widget.installEventFilter(watcher)
+        return watcher
+
+    # As in the app, the window (here: its task list, empty) is on screen before the store is
+    # opened: kievideo.app paints first, then builds the service and attaches it
+    # (MainWindow.attach_service -> TaskListModel.set_source). The window's own start-up is the
+    # ``startup`` benchmark's; this one measures from opening the store to the first rows.
+    s0 = time.perf_counter()
+    model = TaskListModel(None)
+    panel = TaskListPanel(model, None)
+    panel.resize(560, 900)
+    s1 = time.perf_counter()
+    viewport = panel.view.viewport()
+    watcher = next_paint(viewport)
+    panel.show()
+    s2 = await painted
+    viewport.removeEventFilter(watcher)
+    await asyncio.sleep(0.05)  # the empty window settles (no timers of ours are due)
+
     t0 = time.perf_counter()
     store, service = make_service(paths, settings, None)
     t1 = time.perf_counter()
-    model = TaskListModel(service, clock=service.clock.time)
+    watcher = next_paint(viewport)
+    model.set_clock(service.clock.time)
+    model.set_source(service)
     t2 = time.perf_counter()
-    panel = TaskListPanel(model, None)
-    panel.resize(560, 900)
-    watcher = FirstPaint()
-    panel.view.viewport().installEventFilter(watcher)
-    t3 = time.perf_counter()
-    panel.show()
     t4 = await painted
-    panel.view.viewport().removeEventFilter(watcher)
+    viewport.removeEventFilter(watcher)
 
     # Let the first screen's thumbnails arrive (decoded off the GUI thread), then scroll. The app
     # ends its start-up with settle_heap() (gc.freeze) once the list is attached; so does this.
@@ -148,10 +170,11 @@ async def ui_parts(data_dir: Path, frames: int) -> dict[str, Any]:
     store.close()
     return {
         "open_store_service_ms": (t1 - t0) * 1000,
-        "model_ms": (t2 - t1) * 1000,
-        "panel_ms": (t3 - t2) * 1000,
-        "show_to_paint_ms": (t4 - t3) * 1000,
+        "attach_ms": (t2 - t1) * 1000,
+        "attach_to_paint_ms": (t4 - t2) * 1000,
         "first_screen_ms": (t4 - t0) * 1000,
+        "empty_panel_ms": (s1 - s0) * 1000,
+        "empty_panel_first_paint_ms": (s2 - s1) * 1000,
         "paint_ms": paint_ms,
         "paint_cpu_ms": paint_cpu_ms,
         "between_ms": between_ms,
@@ -199,9 +222,10 @@ def main(argv: list[str] | None = None) -> int:
             "tasks": args.tasks,
             "rows": ui["rows"],
             "open_store_service_ms": ui["open_store_service_ms"],
-            "model_ms": ui["model_ms"],
-            "panel_ms": ui["panel_ms"],
-            "show_to_paint_ms": ui["show_to_paint_ms"],
+            "attach_ms": ui["attach_ms"],
+            "attach_to_paint_ms": ui["attach_to_paint_ms"],
+            "not_counted_empty_panel_ms": ui["empty_panel_ms"],
+            "not_counted_empty_panel_first_paint_ms": ui["empty_panel_first_paint_ms"],
             **store,
         },
     )
