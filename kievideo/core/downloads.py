@@ -33,7 +33,6 @@ import asyncio
 import contextlib
 import functools
 import hashlib
-import importlib
 import json
 import logging
 import os
@@ -46,11 +45,12 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, cast
+from typing import BinaryIO
 from urllib.parse import urlsplit
 
 import httpx
 
+from kievideo.api.http import open_file_client, preload_transport
 from kievideo.core.naming import part_path
 
 if sys.platform != "win32":
@@ -66,7 +66,6 @@ __all__ = [
     "NotAVideoError",
     "ProgressCallback",
     "UrlExpiredError",
-    "default_file_client",
     "looks_like_video",
     "sidecar_path",
 ]
@@ -245,30 +244,6 @@ def sidecar_path(dest: Path) -> Path:
     return part.with_name(part.name + ".json")
 
 
-def default_file_client(timeout: float = 60.0) -> httpx.AsyncClient:
-    """The API layer's credential-free file client if it exists, else an equivalent one.
-
-    Imported by name at run time: kievideo.api.http is written in parallel, and a static
-    import would break (or a type: ignore would go stale) depending on who lands first.
-    """
-    try:
-        module = importlib.import_module("kievideo.api.http")
-        factory = getattr(module, "open_file_client", None)
-        if callable(factory):
-            return cast(httpx.AsyncClient, factory(timeout=timeout))
-    except ImportError:
-        pass
-    return httpx.AsyncClient(
-        follow_redirects=True, timeout=httpx.Timeout(timeout, connect=min(15.0, timeout))
-    )
-
-
-def _preload_transport() -> None:
-    from kievideo.api.http import preload_transport
-
-    preload_transport()
-
-
 class Downloader:
     """Resumable downloads over one credential-free ``httpx.AsyncClient``.
 
@@ -307,18 +282,18 @@ class Downloader:
         if self._given_client is not None:
             return self._given_client
         if self._own_client is None:
-            self._own_client = default_file_client(self._timeout)
+            self._own_client = open_file_client(timeout=self._timeout)
         return self._own_client
 
     async def prepare(self) -> None:
         """Build the client and import what its first request would import, on a worker
         thread, instead of on the loop in the first download (the app calls this at start)."""
         loop = asyncio.get_running_loop()
-        await loop.run_in_executor(None, _preload_transport)
+        await loop.run_in_executor(None, preload_transport)
         _widen_socket_reads()
         if self._given_client is not None or self._own_client is not None:
             return
-        client = await loop.run_in_executor(None, default_file_client, self._timeout)
+        client = await loop.run_in_executor(None, lambda: open_file_client(timeout=self._timeout))
         if self._own_client is None:
             self._own_client = client
         else:  # a download made one meanwhile

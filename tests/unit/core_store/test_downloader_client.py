@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 
 import httpx
+import pytest
 
 from kievideo.core.downloads import Downloader
 
@@ -39,10 +40,17 @@ def test_a_given_client_is_used_and_left_open() -> None:
     asyncio.run(main())
 
 
-def test_prepare_widens_socket_reads() -> None:
+def test_prepare_widens_socket_reads(monkeypatch: pytest.MonkeyPatch) -> None:
     from httpcore._async import http11
 
     from kievideo.core import downloads
+
+    # As in a fresh process: httpcore's default, not yet widened (an earlier test may have).
+    monkeypatch.setattr(http11.AsyncHTTP11Connection, "READ_NUM_BYTES", 64 * 1024)
+    monkeypatch.setattr(downloads, "_widened", False)
+    d0 = Downloader()
+    assert http11.AsyncHTTP11Connection.READ_NUM_BYTES == 64 * 1024  # not at construction
+    del d0
 
     async def main() -> None:
         d = Downloader()
