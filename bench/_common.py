@@ -373,6 +373,9 @@ def qt_app_and_loop() -> tuple[Any, Any]:
     import qasync
     from PySide6.QtWidgets import QApplication
 
+    from kievideo.app import tune_qt_environment
+
+    tune_qt_environment()
     app = QApplication.instance() or QApplication(sys.argv[:1])
     assert isinstance(app, QApplication)
     app.setQuitOnLastWindowClosed(False)

@@ -18,6 +18,9 @@ os.environ.setdefault(
     "qt.multimedia.symbolsresolver=false;qt.multimedia.ffmpeg=false;qt.multimedia.ffmpeg.*=false;"
     "qt.multimedia.playbackengine.codec=false;qt.multimedia.ffmpeg.mediadataholder=false",
 )
+# As the app does it: Qt's parallel fills off (kievideo.app.tune_qt_environment).
+if os.environ.get("KIEVIDEO_GUI_THREADPOOL") != "1":
+    os.environ.setdefault("QT_NO_GUI_THREADPOOL", "1")
 # Keyring: GUI tests never touch the process-wide backend (other suites, e.g. the real Secret
 # Service test, rely on it); they pass KeyStore(backend=...) or use the simulator's fixed key.
 

@@ -116,3 +116,46 @@ def test_settle_heap_freezes_the_startup_objects():
         assert gc.get_freeze_count() > 10_000
     finally:
         gc.unfreeze()
+
+
+def test_gui_thread_pool_is_off_unless_asked_for(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The app turns Qt's parallel fills off (see tune_qt_environment), leaves a user's own
+    QT_NO_GUI_THREADPOOL alone, and keeps the pool when KIEVIDEO_GUI_THREADPOOL=1."""
+    monkeypatch.delenv("QT_NO_GUI_THREADPOOL", raising=False)
+    monkeypatch.delenv(kv_app.GUI_THREADPOOL_ENV, raising=False)
+    kv_app.tune_qt_environment()
+    assert os.environ.get("QT_NO_GUI_THREADPOOL") == "1"
+
+    monkeypatch.delenv("QT_NO_GUI_THREADPOOL")
+    monkeypatch.setenv(kv_app.GUI_THREADPOOL_ENV, "1")
+    kv_app.tune_qt_environment()
+    assert "QT_NO_GUI_THREADPOOL" not in os.environ
+
+
+def test_the_app_paints_without_qt_pool_threads(tmp_path: Path) -> None:
+    """In the started app (first paint and start-up done), no Qt pool thread exists: the
+    painting stayed on the GUI thread. Linux only (thread names from /proc)."""
+    if not Path("/proc/self/task").is_dir():
+        pytest.skip("thread names are read from /proc")
+    code = (
+        "import os, sys\n"
+        "import kievideo.app\n"
+        "kievideo.app.tune_qt_environment()  # as main() does first\n"
+        "from PySide6.QtWidgets import QApplication\n"
+        "from PySide6.QtGui import QImage, QPainter, QColor\n"
+        "app = QApplication(sys.argv[:1])\n"
+        "img = QImage(1200, 1200, QImage.Format.Format_RGB32)\n"
+        "p = QPainter(img); p.fillRect(0, 0, 1200, 1200, QColor(10, 20, 30, 128)); p.end()\n"
+        "tasks = os.listdir('/proc/self/task')\n"
+        "print(sorted(open(f'/proc/self/task/{t}/comm').read().strip() for t in tasks))\n"
+    )
+    env = _env()
+    env.pop("QT_NO_GUI_THREADPOOL", None)
+    env.pop(kv_app.GUI_THREADPOOL_ENV, None)
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
+    assert "Thread (pooled)" not in out.stdout, out.stdout
+    if (os.cpu_count() or 1) < 2:
+        return  # Qt makes no pool threads on one core: nothing to compare with
+    env[kv_app.GUI_THREADPOOL_ENV] = "1"  # the same fill with the pool on does use it
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
+    assert "Thread (pooled)" in out.stdout, out.stdout
