@@ -25,14 +25,25 @@ the same on every paint, so the delegate keeps them, in caches that cannot go st
   overlap). Texts whose drawing these do not reproduce (line breaks, clipping) use drawText;
 * what every row of a paint pass shares (how text may be drawn, the colours) is worked out once
   per pass (:class:`_Pass`); colours and tinted icons live in :class:`_Colours`;
-* after a paint, the rows one screen above and below are laid out while the GUI is idle
-  (:meth:`TaskDelegate._prefetch`), so the rows a scroll brings in are usually ready.
+* a finished job's row (its texts no longer change) is kept as an image (:class:`_RowImages`),
+  keyed by the model's paint data for it, which stays the same object while nothing on the row
+  changes: a page of history scrolled back into view is a dozen look-ups and blits. Rows still
+  under way (their times tick every second) are drawn directly;
+* after a paint, the rows one screen above and below are prepared while the GUI is idle, in
+  slices, those the scroll heads for first (:meth:`TaskDelegate._prefetch`): images of finished
+  rows, layouts of the others, so the rows a scroll brings in are usually ready;
+* a frame of a scroll paints rows that are not ready only within a budget (``SCROLL_BUDGET_S``):
+  a fling through history never seen before leaves those rows blank for a frame and paints
+  them as soon as the GUI is idle, instead of stuttering. A frame that did not scroll paints
+  every row.
 
-All caches are LRUs of bounded size, per font (a font change starts afresh).
+All caches are of bounded size, per font (a font change starts afresh). The figures are in
+docs/PERFORMANCE.md (``python -m bench.history``).
 """
 
 from __future__ import annotations
 
+import itertools
 import time
 import weakref
 from collections.abc import Callable
@@ -40,6 +51,7 @@ from typing import TypeVar, cast
 
 import shiboken6
 from PySide6.QtCore import (
+    QAbstractItemModel,
     QEvent,
     QModelIndex,
     QObject,
@@ -105,6 +117,18 @@ LINE_CAPACITY = 512
 ROW_CAPACITY = 256
 #: at most this many rows above and below the painted ones are prepared ahead (a tall screen)
 PREFETCH_ROWS = 40
+#: finished rows kept as images (see _RowImages): the screen, one above and one below, a few more
+ROW_IMAGES_MIN = 32
+#: ... and never more pixels than this many bytes (a very tall or high-density screen keeps fewer)
+ROW_IMAGE_BYTES = 48 * 1024 * 1024
+#: dropped row images kept to be painted over (see _RowImages.spare)
+SPARE_IMAGES = 16
+#: the idle preparation of rows works in slices of this many seconds, so input is never kept waiting
+PREFETCH_SLICE_S = 0.004
+#: a scrolled frame paints rows that are not ready (~0.5-1 ms each) for this long; the rest are
+#: left blank for that frame and painted when the GUI is idle (a fling shows the rows a frame late
+#: instead of stuttering)
+SCROLL_BUDGET_S = 0.001
 
 # Enum members resolved once: each PySide enum attribute access goes through Python's enum
 # machinery, and a row would otherwise look up a dozen of them.
@@ -126,7 +150,16 @@ _ALTERNATE_BASE = QPalette.ColorRole.AlternateBase
 _BASE = QPalette.ColorRole.Base
 _SOURCE_OVER = QPainter.CompositionMode.CompositionMode_SourceOver
 _PAINT_EVENT = QEvent.Type.Paint
+_STYLE_CHANGE = QEvent.Type.StyleChange
 _ENABLED = QStyle.StateFlag.State_Enabled
+#: a row in any of these states is not prepared ahead (it is painted as the user left it)
+_NOT_PLAIN = (
+    QStyle.StateFlag.State_Selected | QStyle.StateFlag.State_HasFocus | QStyle.StateFlag.State_MouseOver
+)
+_SOLID = Qt.BrushStyle.SolidPattern
+_SELECTED_BIT = QStyle.StateFlag.State_Selected.value
+_ENABLED_BIT = QStyle.StateFlag.State_Enabled.value
+_NOT_PLAIN_BITS = _NOT_PLAIN.value
 _TRANSLATIONS = frozenset({QTransform.TransformationType.TxNone, QTransform.TransformationType.TxTranslate})
 _FAILED = frozenset({JobState.FAILED, JobState.UNCERTAIN, JobState.EXPIRED})
 _UPGRADES = frozenset({JobKind.UPGRADE_1080P, JobKind.UPGRADE_4K})
@@ -140,6 +173,7 @@ _LINE_OPTION.setFlags(QTextOption.Flag.IncludeTrailingSpaces)
 
 
 _Rect = tuple[int, int, int, int]  # QRect.getRect()
+_SERIALS = itertools.count(1)  # serial numbers of fonts and colours (see _RowImages)
 _K = TypeVar("_K")
 _V = TypeVar("_V")
 
@@ -162,6 +196,95 @@ def _lru_put(memo: dict[_K, _V], key: _K, value: _V, capacity: int) -> _V:
 def _whole_pixels(t: QTransform) -> bool:
     """True when ``t`` only moves by whole pixels: a layer then lands where its text would."""
     return t.type() in _TRANSLATIONS and t.dx().is_integer() and t.dy().is_integer()
+
+
+def _whole_pixels_at(t: QTransform, dpr: float) -> bool:
+    """True when ``t`` is the device's whole-number pixel ratio ``dpr`` and a move by whole
+    pixels: an image of a row, made at that ratio, then lands on the device's pixel grid."""
+    if dpr == 1.0:
+        return _whole_pixels(t)
+    return (
+        dpr.is_integer()
+        and t.m11() == dpr
+        and t.m22() == dpr
+        and t.m12() == 0
+        and t.m21() == 0
+        and t.m13() == 0
+        and t.m23() == 0
+        and t.dx().is_integer()
+        and t.dy().is_integer()
+    )
+
+
+class _RowImages:
+    """Painted rows kept as opaque pixmaps, least recently used dropped first.
+
+    Scrolling brings back rows painted before (or prepared while idle, see
+    :meth:`TaskDelegate._prefetch`); each is then one ``drawPixmap`` instead of ~0.5 ms of
+    Python and text drawing, which is what keeps a scrolled frame within its 4 ms.
+
+    A key holds every value the row's pixels are made of: its paint data (see
+    :meth:`TaskDelegate._row_image`), its thumbnail, its geometry and style state (selection,
+    focus, hover, the window's activity), the background, the pixel ratio, and the serial numbers
+    of the fonts and colours it was painted with (never reused, unlike ids). The entry holds the
+    paint data it was made from and matches only that same object. So nothing is invalidated by
+    hand: a row that changed in any way that shows has another key, and old entries age out.
+    The delegate empties the cache when the style changes, and when fonts or colours are made
+    anew (entries for the old ones could never match again). Entries hold no Qt object but their
+    pixmap: nothing here outlives the application.
+    """
+
+    __slots__ = ("_entries", "_spares", "capacity", "nbytes")
+
+    def __init__(self) -> None:
+        self._entries: dict[tuple[object, ...], tuple[QPixmap, object, int]] = {}
+        # Dropped pixmaps, painted over for the next rows: scrolling makes and drops a row image
+        # per row, and fresh ~170 KB buffers each time left the heap fragmented (+15 MB RSS).
+        self._spares: list[QPixmap] = []
+        self.nbytes = 0
+        self.capacity = ROW_IMAGES_MIN
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def get(self, key: tuple[object, ...], source: object) -> QPixmap | None:
+        entry = self._entries.pop(key, None)
+        if entry is None:
+            return None
+        if entry[1] is not source:
+            self.nbytes -= entry[2]  # painted from data that is gone (its id was reused): drop it
+            return None
+        self._entries[key] = entry  # now the most recently used
+        return entry[0]
+
+    def put(self, key: tuple[object, ...], source: object, pm: QPixmap) -> None:
+        size = pm.width() * pm.height() * 4
+        old = self._entries.pop(key, None)
+        if old is not None:
+            self.nbytes -= old[2]
+        self._entries[key] = (pm, source, size)
+        self.nbytes += size
+        entries = self._entries
+        while len(entries) > 1 and (len(entries) > self.capacity or self.nbytes > ROW_IMAGE_BYTES):
+            old_pm, _source, old_size = entries.pop(next(iter(entries)))
+            self.nbytes -= old_size
+            if len(self._spares) < SPARE_IMAGES:
+                self._spares.append(old_pm)
+
+    def spare(self, width: int, height: int) -> QPixmap:
+        """A pixmap of ``width`` x ``height`` device pixels to paint a row on: a dropped one of
+        that size if there is one, else a new one."""
+        spares = self._spares
+        while spares:
+            pm = spares.pop()
+            if pm.width() == width and pm.height() == height:
+                return pm
+        return QPixmap(width, height)
+
+    def clear(self) -> None:
+        self._entries.clear()
+        self._spares.clear()
+        self.nbytes = 0
 
 
 class _Line:
@@ -263,9 +386,11 @@ class _Fonts:
         "font",
         "layered",
         "line_h",
+        "serial",
     )
 
     def __init__(self, font: QFont) -> None:
+        self.serial = next(_SERIALS)  # names these fonts in row image keys
         self.font = QFont(font)
         self.bold = QFont(font)
         self.bold.setBold(True)
@@ -401,11 +526,13 @@ class _Colours:
         "dim",
         "error",
         "placeholder",
+        "serial",
         "text",
         "warning",
     )
 
     def __init__(self, pal: QPalette, selected: bool, dpr: float) -> None:
+        self.serial = next(_SERIALS)  # names these colours in row image keys
         self.text = pal.color(_HIGHLIGHTED_TEXT if selected else _TEXT)
         self.dim = QColor(self.text)
         self.dim.setAlphaF(0.68)
@@ -493,7 +620,7 @@ def _row_inputs(row: tuple[Job, int, str, str], clock: Callable[[], float]) -> R
     state = job.state
     spec = job.spec
     prompt = spec.prompt
-    expiry = fmt_expiry(job.expires_at, clock()) if state is JobState.DONE or job.expires_at else ""
+    expiry = _expiry_text(job, clock)
     label = state_label(state)
     if state in _FAILED:
         tail: str = job.error_message or job.provider_message or label
@@ -520,6 +647,29 @@ def _row_inputs(row: tuple[Job, int, str, str], clock: Callable[[], float]) -> R
         progress,
         ptext,
     )
+
+
+def _expiry_text(job: Job, clock: Callable[[], float]) -> str:
+    """The row's expiry text: the one text of a finished row that moves with the clock."""
+    if job.state is JobState.DONE or job.expires_at:
+        return fmt_expiry(job.expires_at, clock())
+    return ""
+
+
+def _expiry_step(job: Job, clock: Callable[[], float]) -> tuple[int, int]:
+    """Which expiry text a row shows, without making it (a key for _RowImages): (0, 0) none or
+    expired, (1, days) "expires in N d", (2, hours) "expires in N h". Mirrors fmt_expiry, and
+    is ~10x cheaper than translating the text (a test holds the two together)."""
+    expires_at = job.expires_at
+    if expires_at is None or not (job.state is JobState.DONE or expires_at):
+        return (0, 0)
+    left = expires_at - clock()
+    if left <= 0:
+        return (0, 1)
+    days = left / 86400
+    if days >= 1:
+        return (1, int(days))
+    return (2, max(1, int(left / 3600)))
 
 
 def _progress(job: Job) -> tuple[float | None, str]:
@@ -645,7 +795,19 @@ class _Pass:
     and the platform blends text as layers do (:func:`_layers_match_text`); else drawText (0).
     """
 
-    __slots__ = ("bold_mode", "colours", "dpr", "fonts", "mode", "painter")
+    __slots__ = (
+        "bg",
+        "bold_mode",
+        "colours",
+        "dpr",
+        "fonts",
+        "mode",
+        "painter",
+        "scrolled",
+        "t0",
+        "template",
+        "wrapper",
+    )
 
     def __init__(self, p: QPainter, painter_id: int, fonts: _Fonts) -> None:
         self.painter = painter_id
@@ -672,14 +834,91 @@ class _Pass:
         self.mode = mode if p.font() == fonts.font else 0
         p.restore()
         self.colours: dict[tuple[bool, bool], _Colours] = {}
+        # The view's background when its rows may be kept as images (_RowImages), else None:
+        # set by TaskDelegate._pass_for for a view's own paint of its viewport.
+        self.bg: QColor | None = None
+        self.template = False  # whether a plain row of this pass was kept for _prefetch
+        # Whether the view scrolled since its last pass (set by _pass_for), and when this pass
+        # painted its first row: a scrolling pass paints rows not ready yet only in its budget.
+        self.scrolled = False
+        self.t0 = time.perf_counter()
+        self.wrapper: QPainter | None = None
+
+
+def _image_background(p: QPainter, viewport: QWidget, dpr: float) -> QColor | None:
+    """The colour the view paints under its rows, when rows may be kept as images: the viewport
+    fills itself with one opaque colour, and ``p`` draws an image pixel for pixel (a whole-number
+    pixel ratio and position, no opacity, plain blending). Else None: rows are drawn directly."""
+    if (
+        not dpr.is_integer()
+        or p.opacity() != 1.0
+        or p.compositionMode() != _SOURCE_OVER
+        or not _whole_pixels_at(p.deviceTransform(), dpr)
+        or not viewport.autoFillBackground()
+    ):
+        return None
+    brush = viewport.palette().brush(viewport.backgroundRole())
+    if brush.style() != _SOLID or brush.color().alpha() != 255:
+        return None
+    return brush.color()
+
+
+class _Template:
+    """What rows prepared ahead are painted with: the state and colour group of a plain
+    (unselected, unfocused, not hovered) row from the last paint of ``view``, and that pass's
+    background and ratio. No style option is kept: one holds a palette and a font, which must
+    not outlive the application (it would crash on exit); the view makes one when needed."""
+
+    __slots__ = ("bg", "dpr", "group", "state", "view")
+
+    def __init__(self, option: QStyleOptionViewItem, view: QWidget, ps: _Pass) -> None:
+        self.view = view
+        self.state = option.state
+        self.group = option.palette.currentColorGroup()
+        self.bg = ps.bg
+        self.dpr = ps.dpr
+
+    def option(self, view: QAbstractItemView, rect: QRect) -> QStyleOptionViewItem:
+        """The style option the view would paint a plain row at ``rect`` with."""
+        opt = QStyleOptionViewItem()
+        view.initViewItemOption(opt)
+        opt.state = self.state
+        pal = opt.palette
+        pal.setCurrentColorGroup(self.group)
+        opt.palette = pal
+        opt.rect = rect
+        return opt
 
 
 class TaskDelegate(QStyledItemDelegate):
     def __init__(
-        self, thumbs: ThumbCache, parent: QObject | None = None, *, clock: Callable[[], float] = time.time
+        self,
+        thumbs: ThumbCache,
+        parent: QObject | None = None,
+        *,
+        clock: Callable[[], float] = time.time,
+        row_images: bool = True,
     ) -> None:
         super().__init__(parent)
         self._thumbs = thumbs
+        # Rows kept as images (see _RowImages); off, every row is drawn on every paint (tests
+        # compare the two).
+        self._images: _RowImages | None = _RowImages() if row_images else None
+        self._template: _Template | None = None
+        # The rows the idle preparation still has to do (see _prefetch), and where the last
+        # paint pass began (the direction of a scroll: the rows it heads for go first).
+        self._queue: list[int] = []
+        self._queue_ctx: tuple[QAbstractItemView, int, int, int] | None = None
+        self._last_lo: int | None = None
+        self._up = False
+        # The last painted rows the preparation was planned for: a thumbnail that arrives later
+        # plans it again (rows prepared without their thumbnail are prepared anew, with it).
+        self._planned: tuple[QWidget, int, int, int, int, int] | None = None
+        # The view and its scroll position at its last paint pass (see _Pass.scrolled), and the
+        # rows a scrolling pass left blank (see paint): the idle preparation paints them first.
+        self._last_offset: tuple[QWidget, tuple[int, int]] | None = None
+        self._deferred: set[int] = set()
+        thumbs.loaded.connect(self._thumb_loaded)
         self._clock = clock  # the service's clock: expiry times are on it
         app = QGuiApplication.instance()
         self._app = app if isinstance(app, QGuiApplication) else None
@@ -704,6 +943,8 @@ class TaskDelegate(QStyledItemDelegate):
         fonts = self._fonts
         if fonts is None or fonts.font != font:
             fonts = self._fonts = _Fonts(font)
+            if self._images is not None:
+                self._images.clear()  # painted in the old fonts: they could never match again
         return fonts
 
     def colours(self, pal: QPalette, selected: bool) -> _Colours:
@@ -725,21 +966,28 @@ class TaskDelegate(QStyledItemDelegate):
         if colours is None:
             if len(self._colours) >= 8:  # a few palettes × selection; old schemes are dropped
                 self._colours.clear()
+                if self._images is not None:
+                    self._images.clear()
             colours = self._colours[key] = _Colours(pal, selected, dpr)
         return colours
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         """A paint pass begins with the viewport's Paint event: forget the previous pass (the
         palette, the font or the scheme may have changed since)."""
-        if event.type() == _PAINT_EVENT:
+        kind = event.type()
+        if kind == _PAINT_EVENT:
             self._pass = None
+        elif kind == _STYLE_CHANGE and self._images is not None:
+            self._images.clear()  # rows painted by the old style
         return False
 
     def _pass_for(self, p: QPainter, widget: QWidget | None, fonts: _Fonts) -> _Pass:
         """The pass ``p`` paints. Only a view's own paint of its viewport is kept for the next
         rows (its Paint event, watched, ends it); any other painter gets one for this row."""
-        painter_id = shiboken6.getCppPointer(p)[0]
         ps = self._pass
+        if ps is not None and p is ps.wrapper and ps.fonts is fonts:
+            return ps  # the same Python object: the pass keeps it, so the binding hands it again
+        painter_id = shiboken6.getCppPointer(p)[0]
         if ps is not None and ps.painter == painter_id and ps.fonts is fonts:
             return ps
         ps = _Pass(p, painter_id, fonts)
@@ -749,6 +997,14 @@ class TaskDelegate(QStyledItemDelegate):
                 viewport.installEventFilter(self)
                 self._viewports.add(viewport)
             self._pass = ps
+            # Only compared by identity, never used: the pass ends with the next Paint event.
+            ps.wrapper = p
+            if self._images is not None:
+                ps.bg = _image_background(p, viewport, ps.dpr)
+                assert isinstance(widget, QAbstractItemView)
+                offset = (widget.horizontalScrollBar().value(), widget.verticalScrollBar().value())
+                last, self._last_offset = self._last_offset, (widget, offset)
+                ps.scrolled = last is not None and last[0] is widget and last[1] != offset
         else:
             self._pass = None
         return ps
@@ -763,17 +1019,116 @@ class TaskDelegate(QStyledItemDelegate):
         row: tuple[Job, int, str, str] | None = index.data(Roles.Paint)
         if row is None:
             return super().paint(painter, option, index)
+        widget = option.widget
+        fonts = self.fonts(option.font)
+        ps = self._pass_for(painter, widget, fonts)
+        state_bits = option.state.value  # int tests: each enum operation is a Python call
+        key = (bool(state_bits & _SELECTED_BIT), bool(state_bits & _ENABLED_BIT))  # with the pass
+        colours = ps.colours.get(key)
+        if colours is None:
+            colours = ps.colours[key] = self.colours(option.palette, key[0])
+        if not key[0]:
+            self._plain_colours = colours
+        left, top, width, height = cast(_Rect, option.rect.getRect())  # one call instead of four
+        if widget is not None:
+            self._note_painted(widget, index.row(), left, left + width - 1, height)
+        job = row[0]
+        thumb = self._thumbs.get(job.thumb_path, CHILD_THUMB if row[1] else THUMB)
+        if ps.bg is not None and widget is not None and job.is_final:
+            if not ps.template and not state_bits & _NOT_PLAIN_BITS:
+                ps.template = True  # one plain row per pass is what the idle preparation needs
+                self._template = _Template(option, widget, ps)
+            # Scrolling: a row with no image yet is made only within the pass's budget; after
+            # it, the row stays blank for this frame and is painted as soon as the GUI is idle.
+            render = not ps.scrolled or time.perf_counter() - ps.t0 < SCROLL_BUDGET_S
+            image = self._row_image(option, index, row, thumb, widget, fonts, colours, ps, render=render)
+            if image is not None:
+                painter.drawPixmap(left, top, image)
+            else:
+                self._deferred.add(index.row())
+                self._prefetch_timer.start()
+            return None
+        # A row still under way changes every second (its times tick): drawn directly.
+        style = widget.style() if widget is not None else QApplication.style()
+        inputs = _row_inputs(row, self._clock)
         opt = QStyleOptionViewItem(option)
         _init_option(opt, index)
-        widget = opt.widget
-        style = widget.style() if widget is not None else QApplication.style()
         style.drawControl(_CE_ITEM, opt, painter, widget)
-
         painter.save()
         try:
-            self._paint_row(painter, opt, row, style, widget)
+            self._paint_row(painter, opt, row, inputs, thumb, ps, colours, style, widget)
         finally:
             painter.restore()
+        return None
+
+    def _row_image(
+        self,
+        option: QStyleOptionViewItem,
+        index: QModelIndex | QPersistentModelIndex,
+        row: tuple[Job, int, str, str],
+        thumb: QPixmap | None,
+        widget: QWidget,
+        fonts: _Fonts,
+        colours: _Colours,
+        ps: _Pass | _Template,
+        *,
+        render: bool = True,
+    ) -> QPixmap | None:
+        """The image of a finished job's row (see _RowImages): kept from an earlier paint, or
+        painted now exactly as it would be painted on the view (its background, then the row).
+
+        The model hands the same ``Roles.Paint`` tuple for a row until something on it changes
+        (see TaskListModel._paint_data), so the tuple itself stands for the row's texts but
+        one: the expiry, which moves with the clock (its step is in the key). Looking an image
+        up costs no layout work at all.
+        """
+        images = self._images
+        bg = ps.bg
+        assert images is not None and bg is not None
+        dpr = ps.dpr
+        left, top, width, height = cast(_Rect, option.rect.getRect())
+        job = row[0]
+        key = (
+            id(row),
+            _expiry_step(job, self._clock),
+            0 if thumb is None else thumb.cacheKey(),
+            left,
+            width,
+            height,
+            option.state.value,
+            bg.rgba(),
+            dpr,
+            fonts.serial,
+            colours.serial,
+            id(widget),  # a view's options (e.g. its selection behaviour); one view in practice
+        )
+        image = images.get(key, row)
+        if image is not None or not render:
+            return image
+        style = widget.style()
+        inputs = _row_inputs(row, self._clock)
+        image = images.spare(round(width * dpr), round(height * dpr))
+        image.setDevicePixelRatio(dpr)
+        image.fill(bg)
+        p = QPainter(image)
+        try:
+            # What a painter on the viewport starts with (QPainter::begin on a widget): texts
+            # follow its direction, and a style may use the pen, brush and font it finds.
+            device = widget.viewport() if isinstance(widget, QAbstractItemView) else widget
+            pal = device.palette()
+            p.setLayoutDirection(device.layoutDirection())
+            p.setFont(device.font())
+            p.setPen(pal.color(device.foregroundRole()))
+            p.setBrush(pal.brush(device.backgroundRole()))
+            p.translate(-left, -top)  # the row paints at its place in the view, as it would there
+            opt = QStyleOptionViewItem(option)
+            _init_option(opt, index)
+            style.drawControl(_CE_ITEM, opt, p, widget)
+            self._paint_row(p, opt, row, inputs, thumb, _Pass(p, 0, fonts), colours, style, widget)
+        finally:
+            p.end()
+        images.put(key, row, image)
+        return image
 
     # -----------------------------------------------------------------------------------------
 
@@ -782,29 +1137,21 @@ class TaskDelegate(QStyledItemDelegate):
         p: QPainter,
         opt: QStyleOptionViewItem,
         row: tuple[Job, int, str, str],
+        inputs: RowInputs,
+        pm: QPixmap | None,
+        ps: _Pass,
+        colours: _Colours,
         style: QStyle,
         widget: QWidget | None,
     ) -> None:
         job = row[0]
         state = job.state
-        rect: QRect = opt.rect
-        left, top, width, height = cast(_Rect, rect.getRect())  # one call instead of four
-        fonts = self.fonts(opt.font)
-        ps = self._pass_for(p, widget, fonts)
-        flags = opt.state
-        key = (_SELECTED in flags, _ENABLED in flags)  # with the pass: the palette's colours
-        colours = ps.colours.get(key)
-        if colours is None:
-            colours = ps.colours[key] = self.colours(opt.palette, key[0])
-        if not key[0]:
-            self._plain_colours = colours
-        text = fonts.row_text(_row_inputs(row, self._clock), left, left + width - 1, height)
-        if widget is not None:
-            self._note_painted(widget, opt, left, left + width - 1, height)
+        left, top, width, height = cast(_Rect, opt.rect.getRect())
+        fonts = ps.fonts
+        text = fonts.row_text(inputs, left, left + width - 1, height)
         p.translate(0, top)  # the row's layout is relative to its top
 
         # Thumbnail (or a placeholder with the state icon while there is none yet).
-        pm = self._thumbs.get(job.thumb_path, CHILD_THUMB if row[1] else THUMB)
         p.setRenderHint(_ANTIALIAS)
         if pm is not None and not pm.isNull():
             target, hides = self._target(pm, text.thumb)
@@ -886,11 +1233,8 @@ class TaskDelegate(QStyledItemDelegate):
 
     # --- preparing the rows around the visible ones --------------------------------------------
 
-    def _note_painted(
-        self, view: QWidget, opt: QStyleOptionViewItem, left: int, right: int, height: int
-    ) -> None:
+    def _note_painted(self, view: QWidget, row: int, left: int, right: int, height: int) -> None:
         """Remember the painted rows (one paint pass) and prepare their neighbours when idle."""
-        row = opt.index.row()
         painted = self._painted
         if painted is None or painted[0] is not view:
             self._painted = (view, row, row, left, right, height)
@@ -899,44 +1243,129 @@ class TaskDelegate(QStyledItemDelegate):
             self._painted = (view, min(painted[1], row), max(painted[2], row), left, right, height)
 
     def _prefetch(self) -> None:
-        """Lay out the rows one screen above and below the ones just painted (their texts,
-        elided and shaped, and their state icons), so that scrolling there paints from caches.
+        """Prepare the rows one screen above and below the ones just painted, so that scrolling
+        there paints from caches: their images (see _RowImages), or, where rows are not kept as
+        images, their layouts (texts elided and shaped) and the layers and icons they draw.
 
-        This runs once after a paint pass, while the GUI is idle; rows laid out before cost
-        only their cache look-ups. Nothing is drawn and nothing is kept per row but the caches
-        paint() uses: a row whose job changes meanwhile is simply laid out again when painted.
+        Runs while the GUI is idle, after a paint pass, in slices of PREFETCH_SLICE_S (a timer
+        brings the next slice, after any input that came meanwhile); the rows the scroll heads
+        for come first. Rows prepared before cost only a look-up. A row whose job changes
+        meanwhile is simply painted afresh; a new paint pass starts the work over.
         """
         painted, self._painted = self._painted, None
-        fonts, colours = self._fonts, self._plain_colours
-        if painted is None or fonts is None:
+        fonts = self._fonts
+        if fonts is None:
             return
+        if painted is not None:
+            self._plan(painted, fonts)
+        ctx = self._queue_ctx
+        if ctx is None or not (self._queue or self._deferred):
+            self._deferred.clear()
+            return
+        view, left, right, height = ctx
+        if not shiboken6.isValid(view) or view.model() is None:
+            self._queue.clear()  # closed before the GUI got idle
+            self._deferred.clear()
+            return
+        model = view.model()
+        template = self._template
+        if template is not None and (template.view is not view or not shiboken6.isValid(template.view)):
+            template = None
+        deadline = time.perf_counter() + PREFETCH_SLICE_S
+        deferred = self._deferred
+        while deferred:  # rows on screen that a scrolling frame left blank: first
+            r = deferred.pop()
+            if r < model.rowCount():
+                self._prepare(view, model, r, fonts, template, left, right, height)
+                view.viewport().update(view.visualRect(model.index(r, 0)))
+            if deferred and time.perf_counter() > deadline:
+                self._prefetch_timer.start()
+                return
+        queue = self._queue
+        while queue:
+            self._prepare(view, model, queue.pop(), fonts, template, left, right, height)
+            if queue and time.perf_counter() > deadline:
+                self._prefetch_timer.start()  # the rest in the next slice
+                return
+
+    def _thumb_loaded(self, _path: str) -> None:
+        """A thumbnail arrived (rows ask for theirs as they are prepared or painted): prepare
+        the rows around the last painted ones again when idle. Rows whose image did not change
+        cost a look-up; those prepared without their thumbnail get it now, not when scrolled to."""
+        if self._planned is not None and self._painted is None and self._images is not None:
+            self._painted = self._planned
+            self._prefetch_timer.start()
+
+    def _plan(self, painted: tuple[QWidget, int, int, int, int, int], fonts: _Fonts) -> None:
+        """The rows to prepare around ``painted`` (a view and its painted rows), in order."""
+        self._queue.clear()
+        self._queue_ctx = None
+        self._planned = painted
         view, lo, hi, left, right, height = painted
         if not isinstance(view, QAbstractItemView) or not shiboken6.isValid(view):
-            return  # not a view, or it was closed before the GUI got idle
+            return
         model = view.model()
         if model is None:
             return
         if fonts.layered is None:
             fonts.layered = _layers_match_text(fonts)
         n = min(hi - lo + 1, PREFETCH_ROWS)  # a screen; passes merged before this ran may span more
-        for r in (*range(max(0, lo - n), lo), *range(hi + 1, min(model.rowCount(), hi + 1 + n))):
-            row = model.index(r, 0).data(Roles.Paint)
-            if row is None:
-                continue
-            text = fonts.row_text(_row_inputs(row, self._clock), left, right, height)
-            if colours is None:
-                continue
-            state = row[0].state
-            colours.icon(state, 16)  # a state's icons are rendered from SVG on first use
-            colours.icon(state, 22)
-            if fonts.layered:  # the layers an unselected row draws
-                tail = colours.error if text.failed else colours.warning if text.warn else colours.dim
-                for placed, colour in (
-                    (text.label, colours.state(state)),
-                    (text.prompt, colours.text),
-                    (text.line2, colours.dim),
-                    (text.times, colours.dim),
-                    (text.tail, tail),
-                ):
-                    if placed is not None and placed.line is not None:
-                        placed.line.layer(colour)
+        if self._images is not None:
+            # The screen, one above, one below, and a few (a page step is a little less than
+            # a screen, and the ends of the ranges are partly visible rows).
+            on_screen = view.viewport().height() // max(1, height) + 2
+            self._images.capacity = max(ROW_IMAGES_MIN, 3 * on_screen + 4)
+        below = list(range(hi + 1, min(model.rowCount(), hi + 1 + n)))
+        above = list(range(lo - 1, max(0, lo - n) - 1, -1))
+        if self._last_lo is not None and lo != self._last_lo:
+            self._up = lo < self._last_lo
+        up = self._up
+        self._last_lo = lo
+        # The screen the scroll heads for first, then the one behind; nearest rows first.
+        order = above + below if up else below + above
+        order.reverse()  # popped from the end
+        self._queue = order
+        self._queue_ctx = (view, left, right, height)
+
+    def _prepare(
+        self,
+        view: QAbstractItemView,
+        model: QAbstractItemModel,
+        r: int,
+        fonts: _Fonts,
+        template: _Template | None,
+        left: int,
+        right: int,
+        height: int,
+    ) -> None:
+        """Make row ``r`` ready to paint: its image, or its layout, layers and icons."""
+        index = model.index(r, 0)
+        row = index.data(Roles.Paint)
+        colours = self._plain_colours
+        if row is None:
+            return
+        if colours is None:
+            return
+        job = row[0]
+        if template is not None and template.bg is not None and job.is_final:
+            if index == view.currentIndex() or view.selectionModel().isSelected(index):
+                return  # painted with its selection or focus when it comes into view
+            opt = template.option(view, QRect(left, 0, right - left + 1, height))
+            thumb = self._thumbs.get(job.thumb_path, CHILD_THUMB if row[1] else THUMB)
+            self._row_image(opt, index, row, thumb, view, fonts, colours, template)
+            return
+        text = fonts.row_text(_row_inputs(row, self._clock), left, right, height)
+        state = job.state
+        colours.icon(state, 16)  # a state's icons are rendered from SVG on first use
+        colours.icon(state, 22)
+        if fonts.layered:  # the layers an unselected row draws
+            tail = colours.error if text.failed else colours.warning if text.warn else colours.dim
+            for placed, colour in (
+                (text.label, colours.state(state)),
+                (text.prompt, colours.text),
+                (text.line2, colours.dim),
+                (text.times, colours.dim),
+                (text.tail, tail),
+            ):
+                if placed is not None and placed.line is not None:
+                    placed.line.layer(colour)

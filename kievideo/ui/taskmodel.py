@@ -45,6 +45,8 @@ ModelIndex = QModelIndex | QPersistentModelIndex
 PAGE_SIZE = 200
 #: at most this many older matches are brought in per search / filter change
 MATCH_LIMIT = 500
+#: finished rows whose paint data is kept (see TaskListModel._paint_data): a few screens' worth
+PAINT_KEPT = 512
 
 
 class JobSource(Protocol):
@@ -175,6 +177,8 @@ class TaskListModel(QAbstractListModel):
         super().__init__(parent)
         self._rows: list[str] = []  # job ids in display order
         self._jobs: dict[str, Job] = {}
+        # job id -> (job, its parent, the Roles.Paint tuple), for finished rows (_paint_data)
+        self._paint_kept: dict[str, tuple[Job, Job | None, tuple[Job, int, str, str]]] = {}
         self._row_of: dict[str, int] = {}
         self._dirty: set[str] = set()
         self._by_thumb: dict[str, set[str]] = {}  # thumb_path -> job ids (repaint on decode)
@@ -566,15 +570,32 @@ class TaskListModel(QAbstractListModel):
 
     def _paint_data(self, index: ModelIndex) -> tuple[Job, int, str, str] | None:
         """``Roles.Paint``: (Job, Depth, ParentLabel, TimeText), on the shortest path (it is
-        asked for every painted row). An index of a list model never has a valid parent."""
+        asked for every painted row). An index of a list model never has a valid parent.
+
+        A finished job's row whose texts do not move with the clock gets the same tuple object
+        on every call until the job or its parent changes (the service hands a new Job object
+        for every change): the delegate keeps the row's image by that tuple, so a scrolled page
+        of history is a dozen look-ups (see taskdelegate._RowImages). The texts are translated
+        once; the language is chosen at start-up.
+        """
         row = index.row()
         if not 0 <= row < len(self._rows) or not index.isValid():
             return None
-        job = self._jobs[self._rows[row]]
+        job_id = self._rows[row]
+        job = self._jobs[job_id]
         parent = self._jobs.get(job.parent_id) if job.parent_id else None
-        if parent is None:
-            return (job, 0, "", time_text(job, self._clock()))
-        return (job, 1, self._parent_label(job, parent), time_text(job, self._clock()))
+        kept = self._paint_kept.get(job_id)
+        if kept is not None and kept[0] is job and kept[1] is parent:
+            return kept[2]
+        now = self._clock()
+        times = time_text(job, now)
+        out = (job, 0, "", times) if parent is None else (job, 1, self._parent_label(job, parent), times)
+        if job.is_final and time_text(job, now + 3600.0) == times:  # fixed: it may be kept
+            kept_rows = self._paint_kept
+            if len(kept_rows) >= PAINT_KEPT:
+                del kept_rows[next(iter(kept_rows))]  # the oldest kept row
+            kept_rows[job_id] = (job, parent, out)
+        return out
 
     @staticmethod
     def _parent_label(job: Job, parent: Job | None) -> str:

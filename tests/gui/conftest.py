@@ -60,12 +60,19 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.qt_log_ignore(*HARMLESS_QT_MESSAGES))
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _pyside_fixes() -> None:
+    """As the app does at start: PySide6 6.12 on CPython 3.11 drops a reference to None on
+    every call of a void method (and to True on every emit); a GUI test session makes enough
+    calls to drive None's count to zero. Every GUI test, not only those with a loop."""
+    from kievideo.ui import pyside_fixes
+
+    pyside_fixes.install()
+
+
 @pytest.fixture(scope="session")
 def _session_qloop(qapp: QApplication) -> Iterator[asyncio.AbstractEventLoop]:
     """One qasync loop for the whole session, flagged as running (Qt drives it via qtbot)."""
-    from kievideo.ui import pyside_fixes
-
-    pyside_fixes.install()  # as the app does: PySide6 6.12 drops references to True/None
     loop = qasync.QEventLoop(qapp, already_running=True)
     yield loop
     # Never loop.stop()/close(): stop() calls QApplication.exit() outside exec(), after which

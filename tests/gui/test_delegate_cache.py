@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from gui_fakes import FakeService, make_job
-from PySide6.QtCore import QItemSelectionModel, Qt
+from PySide6.QtCore import QEvent, QItemSelectionModel, QObject, Qt
 from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPalette
 from PySide6.QtWidgets import QApplication, QStyledItemDelegate, QStyleOptionViewItem
 
@@ -87,10 +87,13 @@ def svc(thumb_png: str) -> FakeService:
     return service
 
 
-@pytest.fixture
-def panel(qtbot, svc: FakeService, clock: Clock) -> Iterator[TaskListPanel]:
+@pytest.fixture(params=[True, False], ids=["row-images", "drawn"])
+def panel(request, qtbot, svc: FakeService, clock: Clock) -> Iterator[TaskListPanel]:
+    """The list, its rows kept as images (as in the app) or drawn on every paint."""
     model = TaskListModel(svc, clock=clock, tick_ms=10**8)
     p = TaskListPanel(model, None)
+    if not request.param:
+        p.delegate._images = None
     qtbot.addWidget(p)
     p.resize(560, 13 * 79 + 60)
     p.show()
@@ -114,8 +117,9 @@ def grab(panel: TaskListPanel, delegate: QStyledItemDelegate | None = None) -> Q
 
 
 def fresh(panel: TaskListPanel, clock: Callable[[], float]) -> QImage:
-    """What a delegate without caches paints now (drawing text the same way: layers or not)."""
-    d = TaskDelegate(panel.thumbs, None, clock=clock)
+    """What a delegate without caches paints now (drawing text the same way: layers or not),
+    every row drawn directly: no row images."""
+    d = TaskDelegate(panel.thumbs, None, clock=clock, row_images=False)
     ours = panel.delegate._fonts
     d.fonts(panel.view.font()).layered = ours.layered if ours is not None else None
     try:
@@ -208,6 +212,7 @@ def count_modes(monkeypatch: pytest.MonkeyPatch) -> dict[int, int]:
 def test_laid_out_lines_draw_what_drawtext_draws(panel, monkeypatch):
     """Drawing from the cached line layouts gives drawText's pixels exactly (every state, a
     selected row, a narrow list)."""
+    panel.delegate._images = None  # the texts are drawn (row images would draw each once)
     monkeypatch.setattr(taskdelegate, "_layers_match_text", lambda fonts: False)
     panel.delegate._fonts = None
     grab(panel)
@@ -222,6 +227,7 @@ def test_laid_out_lines_draw_what_drawtext_draws(panel, monkeypatch):
 def test_layers_draw_what_drawtext_draws_to_a_rounding_step(panel, monkeypatch):
     """Layers, where the platform blends text as plain coverage (checked), differ from drawText
     by at most 1/255 in a few pixels where glyphs overlap: the same picture."""
+    panel.delegate._images = None  # the texts are drawn (row images would draw each once)
     grab(panel)
     QApplication.processEvents()
     fonts = panel.delegate._fonts
@@ -310,17 +316,43 @@ def test_font_and_palette_changes_repaint(panel, clock):
     assert assert_current(panel, clock) != bigger
 
 
+def test_style_change_repaints(panel, clock):
+    """Another style draws the selection and focus its own way: no row image of the old one."""
+    from PySide6.QtWidgets import QStyleFactory
+
+    view = panel.view
+    view.setCurrentIndex(view.model().index(0, 0))  # job00: a finished row, kept as an image
+    before = assert_current(panel, clock)
+    style = QStyleFactory.create("Windows")
+    assert style is not None
+    view.setStyle(style)
+    try:
+        assert assert_current(panel, clock) != before
+    finally:
+        view.setStyle(None)  # type: ignore[arg-type]
+        style.deleteLater()
+
+
 def test_comparison_catches_a_stale_cache(panel, svc, clock, monkeypatch):
-    """A row layout cached without the prompt in its key is noticed."""
-    stale: dict[tuple[object, ...], _RowText] = {}
+    """A row image, or a row layout, cached without the prompt in its key is noticed."""
+    if panel.delegate._images is not None:
+        real_get, real_put = taskdelegate._RowImages.get, taskdelegate._RowImages.put
 
-    def without_prompt(self, inputs, left, right, height):  # type: ignore[no-untyped-def]
-        key = (id(self), inputs[:6], left, right, height)
-        if key not in stale:
-            stale[key] = _RowText(self, inputs, left, right, height)
-        return stale[key]
+        # Keyed by the row's place alone, not by its paint data (key[0], and the source).
+        monkeypatch.setattr(taskdelegate._RowImages, "get", lambda self, k, src: real_get(self, k[1:], None))
+        monkeypatch.setattr(
+            taskdelegate._RowImages, "put", lambda self, k, src, pm: real_put(self, k[1:], None, pm)
+        )
+    else:
+        stale: dict[tuple[object, ...], _RowText] = {}
 
-    monkeypatch.setattr(taskdelegate._Fonts, "row_text", without_prompt)
+        def without_prompt(self, inputs, left, right, height):  # type: ignore[no-untyped-def]
+            key = (id(self), inputs[:6], left, right, height)
+            if key not in stale:
+                stale[key] = _RowText(self, inputs, left, right, height)
+            return stale[key]
+
+        monkeypatch.setattr(taskdelegate._Fonts, "row_text", without_prompt)
     grab(panel)
     svc.change("job01", spec=SPEC.with_(prompt="a completely different prompt"))
     panel.model.flush()
@@ -330,10 +362,14 @@ def test_comparison_catches_a_stale_cache(panel, svc, clock, monkeypatch):
 # --- the caches -----------------------------------------------------------------------------------
 
 
-def test_rows_next_to_the_painted_ones_are_prepared_when_idle(qtbot, clock, monkeypatch):
+@pytest.mark.parametrize("state", [JobState.DONE, JobState.QUEUED])
+def test_rows_next_to_the_painted_ones_are_prepared_when_idle(qtbot, clock, monkeypatch, state):
+    """Finished rows are prepared as images; rows under way (drawn on every paint, as their
+    times tick) have their layouts prepared."""
     svc = FakeService()
     for i in range(60):
-        svc.put(make_job(SPEC.with_(prompt=f"prompt number {i}"), id=f"j{i:02d}", created_at=NOW - i))
+        spec = SPEC.with_(prompt=f"prompt number {i}")
+        svc.put(make_job(spec, id=f"j{i:02d}", created_at=NOW - i, state=state))
     model = TaskListModel(svc, clock=clock, tick_ms=10**8)
     p = TaskListPanel(model, None)
     qtbot.addWidget(p)
@@ -348,13 +384,26 @@ def test_rows_next_to_the_painted_ones_are_prepared_when_idle(qtbot, clock, monk
         real_init(self, fonts, inputs, left, right, height)
 
     monkeypatch.setattr(_RowText, "__init__", counting)
+    images = p.delegate._images
+    assert images is not None
+    painted: list[object] = []
+    real_put = taskdelegate._RowImages.put
+    monkeypatch.setattr(
+        taskdelegate._RowImages, "put", lambda self, k, o, pm: (painted.append(k), real_put(self, k, o, pm))
+    )
     p.view.viewport().repaint()
-    qtbot.waitUntil(lambda: "prompt number 8" in made)  # the next screen, laid out when idle
+    # The next screen is prepared when idle, in slices (a timer between them).
+    qtbot.waitUntil(lambda: "prompt number 8" in made and not p.delegate._queue)
+    # Images of the first screen and the next (finished rows), or none (rows under way).
+    assert len(painted) >= 12 if state is JobState.DONE else painted == []
     made.clear()
+    painted.clear()
     bar = p.view.verticalScrollBar()
     bar.setValue(bar.pageStep())
     p.view.viewport().repaint()
     assert made == []  # every row the scroll brought in had been laid out ahead
+    assert painted == []  # ... and painted: the frame only drew images
+    assert grab(p) == fresh(p, clock)  # ... the very pixels the view paints them with
     model.detach()
 
 
@@ -442,3 +491,64 @@ def test_layer_check_refuses_text_blended_another_way(qapp, monkeypatch):
 
     monkeypatch.setattr(taskdelegate._Line, "layer", lighter)
     assert not taskdelegate._layers_match_text(fonts)
+
+
+def test_expiry_step_names_the_expiry_text():
+    """A row image is keyed by the expiry's step, not its text: one step is always one text,
+    and each text has its step (the image changes when the text does)."""
+    texts: dict[tuple[int, int], str] = {}
+    steps: dict[str, tuple[int, int]] = {}
+    offsets = [None, -5.0, 0.0, 1.0, 59.0, 3599.0, 3600.0, 7300.0, 86399.0, 86400.0, 172805.0, 14 * 86400.0]
+    for state in (JobState.DONE, JobState.FAILED, JobState.EXPIRED):
+        for offset in offsets:
+            job = make_job(SPEC, state=state, expires_at=None if offset is None else NOW + offset)
+            step = taskdelegate._expiry_step(job, lambda: NOW)
+            text = taskdelegate._expiry_text(job, lambda: NOW)
+            assert texts.setdefault(step, text) == text, (state, offset)
+            assert steps.setdefault(text, step) == step, (state, offset)
+    assert len(texts) >= 5  # none, expired, hours, a day, days
+
+
+def test_a_scrolled_frame_leaves_rows_it_has_no_time_for_and_paints_them_when_idle(qtbot, clock, monkeypatch):
+    """Scrolling, rows without an image are made only within the frame's budget (here none);
+    the rest stay blank for that frame and are painted, with the right pixels, once idle. A
+    frame that did not scroll (a first paint, an update) always paints every row."""
+    svc = FakeService()
+    for i in range(60):
+        spec = SPEC.with_(prompt=f"prompt number {i}")
+        svc.put(make_job(spec, id=f"j{i:02d}", created_at=NOW - i, state=JobState.DONE))
+    model = TaskListModel(svc, clock=clock, tick_ms=10**8)
+    p = TaskListPanel(model, None)
+    qtbot.addWidget(p)
+    p.resize(560, 6 * 79 + 60)
+    p.show()
+    qtbot.waitExposed(p)
+    d = p.delegate
+    qtbot.waitUntil(lambda: d._last_offset is not None)  # the list has painted
+    monkeypatch.setattr(taskdelegate, "SCROLL_BUDGET_S", 0.0)
+    assert d._images is not None
+    d._images.clear()
+    p.view.viewport().repaint()  # not scrolled: complete, whatever the budget
+    assert d._deferred == set()
+    qtbot.waitUntil(lambda: not d._queue)  # the idle preparation is done
+    d._images.clear()  # nothing ready: the next scrolled frame has time for no row
+    bar = p.view.verticalScrollBar()
+    bar.setValue(bar.pageStep())
+    p.view.viewport().repaint()
+    blank = set(d._deferred)
+    assert len(blank) >= 5  # the rows of the new page
+    paints: list[int] = []
+
+    class Watch(QObject):
+        def eventFilter(self, obj, event):  # type: ignore[no-untyped-def]
+            if event.type() == QEvent.Type.Paint:
+                paints.append(1)
+            return False
+
+    watch = Watch()
+    p.view.viewport().installEventFilter(watch)
+    qtbot.waitUntil(lambda: not d._deferred and not d._queue and bool(paints))  # painted again, unasked
+    p.view.viewport().removeEventFilter(watch)
+    assert len(d._images) >= len(blank)
+    assert grab(p) == fresh(p, clock)  # every row there, as a cache-less delegate paints it
+    model.detach()
