@@ -7,6 +7,7 @@ only ``sim.advance()`` moves a task along. Each test drives the typed clients
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -941,3 +942,28 @@ def test_authorization_reaches_api_and_upload_origins_but_never_the_file_origin(
     assert len(by_origin["files"]) == 3 and len(by_origin["upload"]) == 1 and len(by_origin["api"]) == 3
     assert all(not e.auth_present for e in by_origin["files"])
     assert all(e.auth_present and e.auth_valid for e in by_origin["api"] + by_origin["upload"])
+
+
+def test_a_burst_of_requests_shares_a_bounded_pool_of_connections(sim: SimServer, sleeps: SleepLog) -> None:
+    """60 status-sized requests at once (a restart resuming many jobs) all succeed over at most
+    API_LIMITS' connections: httpcore walks every pooled connection for each request, so an
+    unbounded burst made each request cost the GUI thread ~2 ms (bench.responsiveness)."""
+    from kievideo.api.http import API_LIMITS
+
+    most: list[int] = []
+
+    async def main() -> list[int]:
+        async with account(sim, sleeps) as acct:
+            pool = acct.transport._client._transport._pool  # httpx's default transport -> httpcore
+
+            async def one() -> int:
+                value = await acct.common.credits()
+                most.append(len(pool.connections))
+                return value
+
+            return await asyncio.gather(*(one() for _ in range(60)))
+
+    values = run(main())
+    assert values == [10_000] * 60
+    assert API_LIMITS.max_connections == 16
+    assert max(most) <= 16 and max(most) > 1  # several at once, never more than the limit
