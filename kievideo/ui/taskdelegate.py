@@ -150,7 +150,6 @@ _ALTERNATE_BASE = QPalette.ColorRole.AlternateBase
 _BASE = QPalette.ColorRole.Base
 _SOURCE_OVER = QPainter.CompositionMode.CompositionMode_SourceOver
 _PAINT_EVENT = QEvent.Type.Paint
-_STYLE_CHANGE = QEvent.Type.StyleChange
 _ENABLED = QStyle.StateFlag.State_Enabled
 #: a row in any of these states is not prepared ahead (it is painted as the user left it)
 _NOT_PLAIN = (
@@ -229,9 +228,9 @@ class _RowImages:
     of the fonts and colours it was painted with (never reused, unlike ids). The entry holds the
     paint data it was made from and matches only that same object. So nothing is invalidated by
     hand: a row that changed in any way that shows has another key, and old entries age out.
-    The delegate empties the cache when the style changes, and when fonts or colours are made
-    anew (entries for the old ones could never match again). Entries hold no Qt object but their
-    pixmap: nothing here outlives the application.
+    The delegate empties the cache when the view's style is another object, and when fonts or
+    colours are made anew (entries for the old ones could never match again). Entries hold no
+    fonts or colours, so old ones are not kept alive by them.
     """
 
     __slots__ = ("_entries", "_spares", "capacity", "nbytes")
@@ -866,8 +865,7 @@ def _image_background(p: QPainter, viewport: QWidget, dpr: float) -> QColor | No
 class _Template:
     """What rows prepared ahead are painted with: the state and colour group of a plain
     (unselected, unfocused, not hovered) row from the last paint of ``view``, and that pass's
-    background and ratio. No style option is kept: one holds a palette and a font, which must
-    not outlive the application (it would crash on exit); the view makes one when needed."""
+    background and ratio. The style option itself is made afresh by the view when needed."""
 
     __slots__ = ("bg", "dpr", "group", "state", "view")
 
@@ -904,6 +902,8 @@ class TaskDelegate(QStyledItemDelegate):
         # Rows kept as images (see _RowImages); off, every row is drawn on every paint (tests
         # compare the two).
         self._images: _RowImages | None = _RowImages() if row_images else None
+        # The style the images were painted with (kept: a new style is another object).
+        self._images_style: QStyle | None = None
         self._template: _Template | None = None
         # The rows the idle preparation still has to do (see _prefetch), and where the last
         # paint pass began (the direction of a scroll: the rows it heads for go first).
@@ -974,11 +974,8 @@ class TaskDelegate(QStyledItemDelegate):
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         """A paint pass begins with the viewport's Paint event: forget the previous pass (the
         palette, the font or the scheme may have changed since)."""
-        kind = event.type()
-        if kind == _PAINT_EVENT:
+        if event.type() == _PAINT_EVENT:
             self._pass = None
-        elif kind == _STYLE_CHANGE and self._images is not None:
-            self._images.clear()  # rows painted by the old style
         return False
 
     def _pass_for(self, p: QPainter, widget: QWidget | None, fonts: _Fonts) -> _Pass:
@@ -1002,6 +999,10 @@ class TaskDelegate(QStyledItemDelegate):
             if self._images is not None:
                 ps.bg = _image_background(p, viewport, ps.dpr)
                 assert isinstance(widget, QAbstractItemView)
+                style = widget.style()
+                if style is not self._images_style:  # rows painted by another style: never again
+                    self._images.clear()
+                    self._images_style = style
                 offset = (widget.horizontalScrollBar().value(), widget.verticalScrollBar().value())
                 last, self._last_offset = self._last_offset, (widget, offset)
                 ps.scrolled = last is not None and last[0] is widget and last[1] != offset
@@ -1342,9 +1343,7 @@ class TaskDelegate(QStyledItemDelegate):
         index = model.index(r, 0)
         row = index.data(Roles.Paint)
         colours = self._plain_colours
-        if row is None:
-            return
-        if colours is None:
+        if row is None or colours is None:
             return
         job = row[0]
         if template is not None and template.bg is not None and job.is_final:

@@ -18,9 +18,6 @@ os.environ.setdefault(
     "qt.multimedia.symbolsresolver=false;qt.multimedia.ffmpeg=false;qt.multimedia.ffmpeg.*=false;"
     "qt.multimedia.playbackengine.codec=false;qt.multimedia.ffmpeg.mediadataholder=false",
 )
-# As the app does it: Qt's parallel fills off (kievideo.app.tune_qt_environment).
-if os.environ.get("KIEVIDEO_GUI_THREADPOOL") != "1":
-    os.environ.setdefault("QT_NO_GUI_THREADPOOL", "1")
 # Keyring: GUI tests never touch the process-wide backend (other suites, e.g. the real Secret
 # Service test, rely on it); they pass KeyStore(backend=...) or use the simulator's fixed key.
 
@@ -32,7 +29,12 @@ import pytest
 import qasync
 from PySide6.QtWidgets import QApplication
 
+from kievideo.app import tune_qt_environment
 from kievideo.sim.pytest_plugin import sim, sim_factory  # noqa: F401  (fixtures)
+
+# As the app does it before its QApplication exists (pytest-qt makes it later): Qt's parallel
+# fills off.
+tune_qt_environment()
 
 #: Harmless Qt messages on a headless machine (regexes for pytest-qt's qt_log_ignore):
 HARMLESS_QT_MESSAGES = (

@@ -132,9 +132,10 @@ def test_gui_thread_pool_is_off_unless_asked_for(monkeypatch: pytest.MonkeyPatch
     assert "QT_NO_GUI_THREADPOOL" not in os.environ
 
 
-def test_the_app_paints_without_qt_pool_threads(tmp_path: Path) -> None:
-    """In the started app (first paint and start-up done), no Qt pool thread exists: the
-    painting stayed on the GUI thread. Linux only (thread names from /proc)."""
+def test_with_the_app_setting_qt_paints_without_pool_threads(tmp_path: Path) -> None:
+    """With the environment tune_qt_environment sets (main() calls it before the QApplication
+    exists), a large fill makes no Qt pool thread; without it, the same fill does. Linux only
+    (thread names from /proc)."""
     if not Path("/proc/self/task").is_dir():
         pytest.skip("thread names are read from /proc")
     code = (

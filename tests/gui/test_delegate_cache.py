@@ -15,7 +15,7 @@ import pytest
 from gui_fakes import FakeService, make_job
 from PySide6.QtCore import QEvent, QItemSelectionModel, QObject, Qt
 from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPalette
-from PySide6.QtWidgets import QApplication, QStyledItemDelegate, QStyleOptionViewItem
+from PySide6.QtWidgets import QApplication, QProxyStyle, QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
 from kievideo.api.models import ProviderKind
 from kievideo.core.jobs import JobKind, JobSpec, JobState
@@ -316,16 +316,24 @@ def test_font_and_palette_changes_repaint(panel, clock):
     assert assert_current(panel, clock) != bigger
 
 
-def test_style_change_repaints(panel, clock):
-    """Another style draws the selection and focus its own way: no row image of the old one."""
-    from PySide6.QtWidgets import QStyleFactory
+class _MarkedRows(QProxyStyle):
+    """The app's style, but item rows get a coloured band: the palette, fonts and geometry stay
+    the same, so only a style change can tell a row image painted before it from one after."""
 
+    def drawControl(self, element, option, painter, widget=None):  # type: ignore[no-untyped-def]
+        super().drawControl(element, option, painter, widget)
+        if element == QStyle.ControlElement.CE_ItemViewItem:
+            painter.fillRect(option.rect.adjusted(0, 0, 0, -option.rect.height() + 3), QColor("#d04020"))
+
+
+def test_style_change_repaints(panel, clock):
+    """Another style draws rows its own way: no row image of the old one is shown after."""
     view = panel.view
-    view.setCurrentIndex(view.model().index(0, 0))  # job00: a finished row, kept as an image
     before = assert_current(panel, clock)
-    style = QStyleFactory.create("Windows")
-    assert style is not None
+    pal = QPalette(view.palette())
+    style = _MarkedRows(QApplication.style().name())
     view.setStyle(style)
+    view.setPalette(pal)  # the same colours: the row images' keys do not change
     try:
         assert assert_current(panel, clock) != before
     finally:
@@ -362,20 +370,26 @@ def test_comparison_catches_a_stale_cache(panel, svc, clock, monkeypatch):
 # --- the caches -----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("state", [JobState.DONE, JobState.QUEUED])
-def test_rows_next_to_the_painted_ones_are_prepared_when_idle(qtbot, clock, monkeypatch, state):
-    """Finished rows are prepared as images; rows under way (drawn on every paint, as their
-    times tick) have their layouts prepared."""
+def sixty_rows(qtbot, clock: Clock, state: JobState) -> TaskListPanel:  # type: ignore[no-untyped-def]
+    """A list of 60 jobs in ``state`` (prompts "prompt number 0".."59"), six rows high, shown."""
     svc = FakeService()
     for i in range(60):
         spec = SPEC.with_(prompt=f"prompt number {i}")
         svc.put(make_job(spec, id=f"j{i:02d}", created_at=NOW - i, state=state))
-    model = TaskListModel(svc, clock=clock, tick_ms=10**8)
-    p = TaskListPanel(model, None)
+    p = TaskListPanel(TaskListModel(svc, clock=clock, tick_ms=10**8), None)
     qtbot.addWidget(p)
     p.resize(560, 6 * 79 + 60)
     p.show()
     qtbot.waitExposed(p)
+    return p
+
+
+@pytest.mark.parametrize("state", [JobState.DONE, JobState.QUEUED])
+def test_rows_next_to_the_painted_ones_are_prepared_when_idle(qtbot, clock, monkeypatch, state):
+    """Finished rows are prepared as images; rows under way (drawn on every paint, as their
+    times tick) have their layouts prepared."""
+    p = sixty_rows(qtbot, clock, state)
+    model = p.model
     made: list[str] = []
     real_init = _RowText.__init__
 
@@ -513,16 +527,8 @@ def test_a_scrolled_frame_leaves_rows_it_has_no_time_for_and_paints_them_when_id
     """Scrolling, rows without an image are made only within the frame's budget (here none);
     the rest stay blank for that frame and are painted, with the right pixels, once idle. A
     frame that did not scroll (a first paint, an update) always paints every row."""
-    svc = FakeService()
-    for i in range(60):
-        spec = SPEC.with_(prompt=f"prompt number {i}")
-        svc.put(make_job(spec, id=f"j{i:02d}", created_at=NOW - i, state=JobState.DONE))
-    model = TaskListModel(svc, clock=clock, tick_ms=10**8)
-    p = TaskListPanel(model, None)
-    qtbot.addWidget(p)
-    p.resize(560, 6 * 79 + 60)
-    p.show()
-    qtbot.waitExposed(p)
+    p = sixty_rows(qtbot, clock, JobState.DONE)
+    model = p.model
     d = p.delegate
     qtbot.waitUntil(lambda: d._last_offset is not None)  # the list has painted
     monkeypatch.setattr(taskdelegate, "SCROLL_BUDGET_S", 0.0)
