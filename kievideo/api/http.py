@@ -29,11 +29,13 @@ import contextvars
 import email.utils
 import functools
 import importlib
+import importlib.util
 import json
 import logging
 import random
 import re
 import ssl
+import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -53,6 +55,24 @@ from kievideo.api.errors import (
 )
 
 log = logging.getLogger("kievideo.api")
+
+
+def _remember_missing_sniffio() -> None:
+    """Make httpcore's per-call ``import sniffio`` fail fast when sniffio is not installed.
+
+    httpcore 1.0.9's ``current_async_library()`` runs ``import sniffio`` on every lock, event and
+    semaphore setup, i.e. several times per request, and falls back to asyncio on ImportError.
+    Since anyio 4.11 nothing installs sniffio, and Python does not cache a failed import: each call
+    searched all of ``sys.path`` again (~0.3 ms, 4,000 times in 20 s of bench.responsiveness's
+    load phase, on the GUI thread; encode/httpcore#1103). ``sys.modules[name] = None`` is Python's
+    documented way to say "this module does not exist": the import then raises at once, so
+    httpcore takes the same asyncio branch as before, without the search.
+    """
+    if "sniffio" not in sys.modules and importlib.util.find_spec("sniffio") is None:
+        sys.modules["sniffio"] = None  # type: ignore[assignment]
+
+
+_remember_missing_sniffio()
 
 T = TypeVar("T")
 OriginName = Literal["api", "upload"]
