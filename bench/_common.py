@@ -370,7 +370,6 @@ def qt_app_and_loop() -> tuple[Any, Any]:
     )
     import asyncio
 
-    import qasync
     from PySide6.QtWidgets import QApplication
 
     from kievideo.app import tune_qt_environment
@@ -385,6 +384,8 @@ def qt_app_and_loop() -> tuple[Any, Any]:
         pyside_fixes.install()
     except ImportError:
         pass
-    loop = qasync.QEventLoop(app)
+    from kievideo.ui.eventloop import new_event_loop
+
+    loop = new_event_loop(app)
     asyncio.set_event_loop(loop)
     return app, loop

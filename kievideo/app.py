@@ -463,12 +463,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     # Step 2: the event loop everything else runs on.
     import asyncio
 
-    import qasync
-
     from kievideo.ui import pyside_fixes
+    from kievideo.ui.eventloop import new_event_loop
 
     pyside_fixes.install()  # PySide6 6.12 emit() refcount bug: see the module
-    loop = qasync.QEventLoop(app)
+    loop = new_event_loop(app)
     asyncio.set_event_loop(loop)
     try:
         with loop:

@@ -26,11 +26,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import qasync
 from PySide6.QtWidgets import QApplication
 
 from kievideo.app import tune_qt_environment
 from kievideo.sim.pytest_plugin import sim, sim_factory  # noqa: F401  (fixtures)
+from kievideo.ui.eventloop import new_event_loop
 
 # As the app does it before its QApplication exists (pytest-qt makes it later): Qt's parallel
 # fills off.
@@ -75,7 +75,7 @@ def _pyside_fixes() -> None:
 @pytest.fixture(scope="session")
 def _session_qloop(qapp: QApplication) -> Iterator[asyncio.AbstractEventLoop]:
     """One qasync loop for the whole session, flagged as running (Qt drives it via qtbot)."""
-    loop = qasync.QEventLoop(qapp, already_running=True)
+    loop = new_event_loop(qapp, already_running=True)
     yield loop
     # Never loop.stop()/close(): stop() calls QApplication.exit() outside exec(), after which
     # every qtbot wait returns at once (platform-notes §4). The loop's default executor is a

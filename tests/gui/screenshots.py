@@ -21,7 +21,6 @@ from pathlib import Path
 
 os.environ.setdefault("QT_API", "pyside6")
 
-import qasync
 from PySide6.QtCore import QCoreApplication
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtMultimedia import QMediaPlayer
@@ -33,6 +32,7 @@ from kievideo.core.jobs import JobKind, JobSpec, Mode
 from kievideo.core.paths import AppPaths
 from kievideo.sim.media import make_png
 from kievideo.ui.appsettings import AppSettings, open_settings
+from kievideo.ui.eventloop import new_event_loop
 from kievideo.ui.icons import app_icon
 from kievideo.ui.mainwindow import AppContext, MainWindow
 from kievideo.ui.wiring import make_service, provider_choices
@@ -158,7 +158,7 @@ if __name__ == "__main__":
     from kievideo.ui import pyside_fixes
 
     pyside_fixes.install()
-    loop = qasync.QEventLoop(app)
+    loop = new_event_loop(app)
     asyncio.set_event_loop(loop)
     with loop:
         loop.run_until_complete(main(out, app, dark=dark))
