@@ -194,6 +194,8 @@ _INSERT = f"INSERT INTO jobs ({', '.join(_WCOLS)}) VALUES ({', '.join('?' * len(
 _UPDATE = f"UPDATE jobs SET {', '.join(c + ' = ?' for c in _WCOLS[1:])} WHERE id = ?"
 
 _ACTIVE_STATES = tuple(s.value for s in JobState if not s.is_final)
+#: ids bound per ``IN (...)`` query: far below SQLite's variable limit (999 before 3.32).
+_IDS_PER_QUERY = 500
 
 
 def _dumps(value: Any) -> str:
@@ -532,6 +534,33 @@ class TaskStore:
         """Rows written after ``ts`` (by any process), in write order. Feed the largest
         ``updated_at`` seen back in next time; start with :meth:`last_change`."""
         return self._many(f"{_SELECT} WHERE updated_at > ? ORDER BY updated_at", (ts,))
+
+    def stamps_since(self, ts: float) -> builtins.list[tuple[str, float]]:
+        """``(id, updated_at)`` of the rows written after ``ts``, in write order: what
+        :meth:`changed_since` would return, without building a Job per row. A process that
+        wrote most of those rows itself looks here first and loads only the others."""
+        with self._lock:
+            rows = self._read("SELECT id, updated_at FROM jobs WHERE updated_at > ? ORDER BY updated_at", (ts,))
+        return [(str(r[0]), float(r[1])) for r in rows]
+
+    def active_ids(self) -> builtins.list[str]:
+        """The ids of :meth:`active`, oldest first, without loading the rows."""
+        marks = ", ".join("?" * len(_ACTIVE_STATES))
+        with self._lock:
+            rows = self._read(
+                f"SELECT id FROM jobs WHERE state IN ({marks}) ORDER BY created_at, rowid", _ACTIVE_STATES
+            )
+        return [str(r[0]) for r in rows]
+
+    def get_many(self, ids: Sequence[str]) -> builtins.list[Job]:
+        """The jobs with these ids that still exist, in the order given."""
+        found: dict[str, Job] = {}
+        for start in range(0, len(ids), _IDS_PER_QUERY):
+            chunk = ids[start : start + _IDS_PER_QUERY]
+            marks = ", ".join("?" * len(chunk))
+            for job in self._many(f"{_SELECT} WHERE id IN ({marks})", chunk):
+                found[job.id] = job
+        return [found[i] for i in ids if i in found]
 
     def deleted_since(self, ts: float) -> builtins.list[str]:
         """Ids of rows deleted after ``ts`` (tombstones are kept for 30 days)."""

@@ -388,6 +388,39 @@ def test_cli_process_changes_are_picked_up(harness: Harness, sim: Any) -> None:
     asyncio.run(main())
 
 
+def test_refresh_from_store_loads_only_rows_written_elsewhere(
+    harness: Harness, sim: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The GUI calls refresh_from_store every 3 s. Rows this service wrote itself (every poll
+    writes one) and active jobs it works on must not be loaded and parsed again: with hundreds
+    of jobs that cost ~20 ms of the GUI thread per look. A row another process wrote is."""
+    from kievideo.core import store as store_mod
+
+    loaded: list[str] = []
+    real = store_mod._row_to_job
+
+    def counting(row: Any) -> Job:
+        job = real(row)
+        loaded.append(job.id)
+        return job
+
+    async def main() -> None:
+        async with harness.service() as gui, harness.service() as cli:
+            mine = [gui.submit(veo_text(prompt=f"mine {i}")) for i in range(3)]
+            await wait_for(lambda: all(gui.get(j.id).task_id for j in mine))  # type: ignore[union-attr]
+            gui.refresh_from_store()  # catch up with the writes so far
+            done = await wait_final(gui, mine[0])  # more of our own writes: polls, download
+            final_ok(done)
+            monkeypatch.setattr(store_mod, "_row_to_job", counting)
+            gui.refresh_from_store()
+            assert loaded == []
+            theirs = cli.submit(veo_text(prompt="from the cli"))
+            await wait_for(lambda: (gui.refresh_from_store() or True) and theirs.id in loaded)
+            assert set(loaded) == {theirs.id}
+
+    asyncio.run(main())
+
+
 class ExpiringOnce(Downloader):
     """The first download attempt finds the link expired (as a 14-day-old link would)."""
 

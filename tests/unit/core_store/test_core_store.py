@@ -269,6 +269,32 @@ def test_changed_since_sees_every_write_in_order(tmp_path: Path, clock: FakeCloc
         reader.close()
 
 
+def test_stamps_ids_and_get_many_match_the_full_reads(store: TaskStore) -> None:
+    """The cheap reads (stamps, active ids) name the same rows as changed_since()/active(), and
+    get_many() loads exactly the rows asked for, in the order asked, past one query's id limit."""
+    from kievideo.core import store as store_mod
+
+    mark = store.last_change()
+    jobs = [make_job(f"job {i}", state=JobState.RUNNING if i % 3 else JobState.DONE) for i in range(7)]
+    for j in jobs:
+        store.insert(j)
+    jobs[2].state = JobState.FAILED
+    store.update(jobs[2])
+    stamps = store.stamps_since(mark)
+    assert stamps == [(j.id, j.updated_at) for j in store.changed_since(mark)]
+    assert [i for i, _ in stamps] == [j.id for j in (*jobs[:2], *jobs[3:], jobs[2])]
+    assert store.stamps_since(stamps[-1][1]) == []
+    assert store.active_ids() == [j.id for j in store.active()]
+    wanted = [jobs[5].id, "no-such-job", jobs[1].id, jobs[4].id]
+    assert [j.id for j in store.get_many(wanted)] == [jobs[5].id, jobs[1].id, jobs[4].id]
+    assert store.get_many([]) == []
+    many = [make_job(f"bulk {i}") for i in range(store_mod._IDS_PER_QUERY + 7)]
+    for j in many:
+        store.insert(j)
+    ids = [j.id for j in reversed(many)]
+    assert [j.id for j in store.get_many(ids)] == ids
+
+
 def test_upload_cache(store: TaskStore, clock: FakeClock) -> None:
     now = clock.time()
     assert store.upload_cache_get("h", "kie") is None
