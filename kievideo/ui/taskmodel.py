@@ -679,6 +679,10 @@ class TaskFilterProxy(QSortFilterProxyModel):
         return bool(self._text) or self._states is not None
 
     def filterAcceptsRow(self, source_row: int, source_parent: ModelIndex) -> bool:
+        if self._states is None and not self._text:
+            # Qt calls this for every changed row, even for a time-text-only dataChanged (the
+            # running rows tick each second): with no filter set, answer before any model call.
+            return True
         src = self.sourceModel()
         idx = src.index(source_row, 0, source_parent)
         if self._states is not None:

@@ -105,3 +105,21 @@ def test_filter_proxy_by_text_and_state(qtmodeltester):
     assert not model.index(0).parent().isValid() and model.rowCount(model.index(0)) == 0
     assert model.data(QModelIndex()) is None
     model.detach()
+
+
+def test_state_filter_follows_state_changes(qtbot):
+    """With a state filter set, a job whose state changes leaves and re-enters the view."""
+    svc = _service_with_jobs()
+    model = TaskListModel(svc, throttle_ms=10, tick_ms=60_000)
+    proxy = TaskFilterProxy()
+    proxy.setSourceModel(model)
+    running = next(j for j in svc.jobs() if j.state is JobState.RUNNING)
+    proxy.set_states(frozenset({JobState.RUNNING}))
+    assert proxy.rowCount() == 1
+    svc.change(running.id, state=JobState.DONE)
+    qtbot.waitUntil(lambda: proxy.rowCount() == 0, timeout=2000)
+    svc.change(running.id, state=JobState.RUNNING)
+    qtbot.waitUntil(lambda: proxy.rowCount() == 1, timeout=2000)
+    proxy.set_states(None)
+    assert proxy.rowCount() == 3
+    model.detach()
