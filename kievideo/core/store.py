@@ -540,7 +540,9 @@ class TaskStore:
         :meth:`changed_since` would return, without building a Job per row. A process that
         wrote most of those rows itself looks here first and loads only the others."""
         with self._lock:
-            rows = self._read("SELECT id, updated_at FROM jobs WHERE updated_at > ? ORDER BY updated_at", (ts,))
+            rows = self._read(
+                "SELECT id, updated_at FROM jobs WHERE updated_at > ? ORDER BY updated_at", (ts,)
+            )
         return [(str(r[0]), float(r[1])) for r in rows]
 
     def active_ids(self) -> builtins.list[str]:
