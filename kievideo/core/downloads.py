@@ -51,6 +51,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from kievideo.api.http import open_file_client, preload_transport
+from kievideo.core.background import background_executor
 from kievideo.core.naming import part_path
 
 if sys.platform != "win32":
@@ -546,7 +547,7 @@ class Downloader:
 
         # One writer thread per response: FIFO keeps the bytes in order, and writing + hashing
         # overlap with reading the socket. At most _IN_FLIGHT batches wait, so memory stays flat.
-        io = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kievideo-download")
+        io = background_executor(max_workers=1, thread_name_prefix="kievideo-download")
         pending: deque[asyncio.Future[None]] = deque()
         received = 0
         try:

@@ -33,12 +33,15 @@ import collections
 import contextvars
 import heapq
 import math
+import os
 import time
 from collections.abc import Callable
 from typing import Any
 
 import qasync
 from PySide6.QtCore import QCoreApplication, QSocketNotifier, Qt, QTimer
+
+from kievideo.core.background import background_executor
 
 #: Longest stretch of ready callbacks run in one go before Qt gets the thread back. The
 #: heartbeat target of bench.responsiveness is p99 < 8 ms at a 5 ms beat, and one Qt pass may
@@ -263,5 +266,12 @@ class AppEventLoop(qasync.QEventLoop):  # type: ignore[misc]
 
 
 def new_event_loop(app: QCoreApplication | None = None, already_running: bool = False) -> AppEventLoop:
-    """The loop the app, its benchmarks and its GUI tests run on."""
-    return AppEventLoop(app, already_running=already_running)
+    """The loop the app, its benchmarks and its GUI tests run on. Its default executor (what
+    ``run_in_executor(None, ...)`` uses: file operations, poster frames) runs its threads at
+    background priority (:mod:`kievideo.core.background`), like asyncio's own default executor
+    in size."""
+    loop = AppEventLoop(app, already_running=already_running)
+    loop.set_default_executor(
+        background_executor(min(32, (os.cpu_count() or 1) + 4), thread_name_prefix="kievideo-worker")
+    )
+    return loop

@@ -21,6 +21,8 @@ from concurrent.futures import ThreadPoolExecutor
 from PySide6.QtCore import QObject, QSize, Qt, Signal
 from PySide6.QtGui import QImage, QImageReader, QPixmap
 
+from kievideo.core.background import background_executor
+
 log = logging.getLogger("kievideo.ui")
 
 _decoder: ThreadPoolExecutor | None = None
@@ -30,7 +32,7 @@ def _decode_executor() -> ThreadPoolExecutor:
     """The thumbnail decoding thread (created on first use, shared by every ThumbCache)."""
     global _decoder
     if _decoder is None:
-        _decoder = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kievideo-thumbs")
+        _decoder = background_executor(max_workers=1, thread_name_prefix="kievideo-thumbs")
     return _decoder
 
 
