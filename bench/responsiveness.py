@@ -232,7 +232,7 @@ async def open_window(sim: SimProcess, work: Path, n_tasks: int, history: int = 
     ref = SimRef(sim.api, sim.upload, sim.files, DEMO_KEY)
     store, service = make_service(paths, settings, None, ref, clock=clock)
     await service.start()
-    await service.downloader.prepare()  # as kievideo.app.start_stack does
+    await service.prepare()  # as kievideo.app.start_stack does
     ctx = AppContext(
         service=service,
         settings=settings,

@@ -287,9 +287,9 @@ async def start_stack(args: argparse.Namespace, window: MainWindow, stack: Stack
     window.set_provider_choices(provider_choices(settings, demo=bool(args.demo)))
     window.attach_service(stack.service)
     await stack.service.start()
-    # The file client and the HTTP stack's lazy imports (~40 ms), on a worker thread now rather
-    # than on the GUI thread at the first status request or download.
-    await stack.service.downloader.prepare()
+    # The file client, the HTTP stack's lazy imports (~40 ms) and PyAV (~0.1 s), on a worker
+    # thread now rather than at the first status request, download or poster frame.
+    await stack.service.prepare()
     settle_heap()
 
 
