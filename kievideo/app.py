@@ -29,7 +29,6 @@ import os
 
 os.environ.setdefault("QT_API", "pyside6")  # qasync must bind to PySide6, whatever else is installed
 
-
 import argparse
 import sys
 import time

@@ -714,7 +714,7 @@ class TaskService:
         if self._started:
             orphans = [i for i in self.store.active_ids() if not self._works_on_id(i)]
             for job in self.store.get_many(orphans):
-                if job.is_final or self._works_on(job):
+                if job.is_final:  # finished between the two reads
                     continue
                 if not self._owner_alive(job):
                     self._jobs[job.id] = job

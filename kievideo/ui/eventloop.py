@@ -247,10 +247,10 @@ class AppEventLoop(qasync.QEventLoop):  # type: ignore[misc]
 
     def close(self) -> None:
         """Close the loop (qasync's close), then drop its timers, handles and notifiers."""
-        if self.is_running() or self.is_closed():
-            super().close()  # raises for a running loop, returns for a closed one
+        was_closed = self.is_closed()
+        super().close()  # raises for a running loop
+        if was_closed:
             return
-        super().close()
         self._kv_ready_timer.stop()
         self._kv_deadline_timer.stop()
         self._kv_ready.clear()

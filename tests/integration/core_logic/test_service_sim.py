@@ -421,6 +421,30 @@ def test_refresh_from_store_loads_only_rows_written_elsewhere(
     asyncio.run(main())
 
 
+def test_refresh_from_store_adopts_an_active_job_whose_owner_died(harness: Harness, sim: Any) -> None:
+    """A CLI process dies mid-task (its row is active, its owner gone): the running GUI's next
+    store refresh adopts the job and brings it to DONE, without a second create."""
+
+    async def main() -> None:
+        async with harness.service() as gui:
+            async with harness.service() as cli:
+                job = cli.submit(veo_text(prompt="the cli died"))
+                await wait_for(lambda: bool(cli.get(job.id).task_id))  # type: ignore[union-attr]
+            store = TaskStore(harness.db)
+            row = store.get(job.id)
+            assert row is not None and not row.is_final
+            row.extra["owner"] = {"pid": 999_999_999, "token": "gone"}
+            store.update(row)
+            store.close()
+            assert not gui.scheduler.watching(job.id)
+            gui.refresh_from_store()
+            assert gui.scheduler.watching(job.id) or gui.get(job.id).is_final  # type: ignore[union-attr]
+            final_ok(await wait_final(gui, job))
+        assert len(creates(sim)) == 1
+
+    asyncio.run(main())
+
+
 class ExpiringOnce(Downloader):
     """The first download attempt finds the link expired (as a 14-day-old link would)."""
 
