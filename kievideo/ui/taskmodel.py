@@ -520,10 +520,8 @@ class TaskListModel(QAbstractListModel):
     def rowCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: B008 - Qt signature
         return 0 if parent.isValid() else len(self._rows)
 
-    def flags(self, index: ModelIndex) -> Qt.ItemFlag:
-        if not index.isValid():
-            return Qt.ItemFlag.NoItemFlags
-        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemNeverHasChildren
+    # flags(): QAbstractListModel's own (enabled, selectable, never has children), left in C++:
+    # the view asks for it on every row it paints, and a Python override cost a tenth of a frame.
 
     def data(self, index: ModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if role == Roles.Paint:
@@ -578,8 +576,14 @@ class TaskListModel(QAbstractListModel):
         of history is a dozen look-ups (see taskdelegate._RowImages). The texts are translated
         once; the language is chosen at start-up.
         """
-        row = index.row()
-        if not 0 <= row < len(self._rows) or not index.isValid():
+        if not index.isValid():
+            return None
+        return self.paint_data_at(index.row())
+
+    def paint_data_at(self, row: int) -> tuple[Job, int, str, str] | None:
+        """``Roles.Paint`` of ``row`` (see :meth:`_paint_data`), without an index: the task
+        view's own paint loop asks for every visible row with no trip through Qt."""
+        if not 0 <= row < len(self._rows):
             return None
         job_id = self._rows[row]
         job = self._jobs[job_id]
