@@ -46,6 +46,7 @@ from __future__ import annotations
 import itertools
 import time
 import weakref
+from collections import deque
 from collections.abc import Callable
 from typing import TypeVar, cast
 
@@ -129,6 +130,8 @@ PREFETCH_SLICE_S = 0.004
 #: left blank for that frame and painted when the GUI is idle (a fling shows the rows a frame late
 #: instead of stuttering)
 SCROLL_BUDGET_S = 0.001
+#: ... judged by the slowest of the last this many row images painted (in frames or when idle)
+RENDER_COSTS_KEPT = 8
 
 # Enum members resolved once: each PySide enum attribute access goes through Python's enum
 # machinery, and a row would otherwise look up a dozen of them.
@@ -918,6 +921,8 @@ class TaskDelegate(QStyledItemDelegate):
         # rows a scrolling pass left blank (see paint): the idle preparation paints them first.
         self._last_offset: tuple[QWidget, tuple[int, int]] | None = None
         self._deferred: set[int] = set()
+        # What the last row images took to paint (see _may_render)
+        self._render_costs: deque[float] = deque([0.0], maxlen=RENDER_COSTS_KEPT)
         thumbs.loaded.connect(self._thumb_loaded)
         self._clock = clock  # the service's clock: expiry times are on it
         app = QGuiApplication.instance()
@@ -1041,7 +1046,7 @@ class TaskDelegate(QStyledItemDelegate):
                 self._template = _Template(option, widget, ps)
             # Scrolling: a row with no image yet is made only within the pass's budget; after
             # it, the row stays blank for this frame and is painted as soon as the GUI is idle.
-            render = not ps.scrolled or time.perf_counter() - ps.t0 < SCROLL_BUDGET_S
+            render = self._may_render(ps)
             image = self._row_image(option, index, row, thumb, widget, fonts, colours, ps, render=render)
             if image is not None:
                 painter.drawPixmap(left, top, image)
@@ -1061,6 +1066,68 @@ class TaskDelegate(QStyledItemDelegate):
         finally:
             painter.restore()
         return None
+
+    def paint_rows(
+        self,
+        painter: QPainter,
+        option: QStyleOptionViewItem,
+        view: QAbstractItemView,
+        rows: list[tuple[int, tuple[Job, int, str, str] | None, tuple[int, int, int, int], int]],
+    ) -> None:
+        """Paint the rows of ``view``'s own paint loop (see ``TaskView.paintEvent``): the same
+        pixels as :meth:`paint` called by QListView for each, for less.
+
+        ``option`` is the view's item option as QListView prepares it for a row (its palette
+        group chosen); each row comes as (row of the view's model, its ``Roles.Paint`` data, its
+        rectangle as x, y, width, height, the state bits QListView would add: selected, focus,
+        editing, hover). A plain finished row is a look-up of its image (see _RowImages) with
+        no style option, no model index and no trip through Qt; every other row goes through
+        :meth:`paint` with the option QListView would have made for it.
+        """
+        fonts = self.fonts(option.font)
+        ps = self._pass_for(painter, view, fonts)
+        images = self._images
+        state = option.state.value
+        key = (False, bool(state & _ENABLED_BIT))
+        colours = ps.colours.get(key)
+        if colours is None:
+            colours = ps.colours[key] = self.colours(option.palette, False)
+        self._plain_colours = colours
+        model = view.model()
+        tail = self._key_tail(state, view, fonts, colours, ps) if ps.bg is not None else None
+        painted: list[int] = []
+        for r, row, geometry, bits in rows:
+            if row is None:
+                continue
+            job = row[0]
+            if bits or images is None or tail is None or not job.is_final:
+                opt = QStyleOptionViewItem(option)
+                opt.rect = QRect(*geometry)
+                if bits:
+                    opt.state = QStyle.StateFlag(state | bits)
+                self.paint(painter, opt, model.index(r, 0))
+                continue
+            painted.append(r)
+            thumb = self._thumbs.get(job.thumb_path, CHILD_THUMB if row[1] else THUMB)
+            if not ps.template:
+                ps.template = True
+                self._template = _Template(option, view, ps)
+            image_key = self._image_key(row, thumb, geometry, tail)
+            image = images.get(image_key, row)
+            if image is None and self._may_render(ps):
+                opt = QStyleOptionViewItem(option)
+                opt.rect = QRect(*geometry)
+                index = model.index(r, 0)
+                image = self._render_image(image_key, opt, index, row, thumb, view, fonts, colours, ps)
+            if image is not None:
+                painter.drawPixmap(geometry[0], geometry[1], image)
+            else:  # scrolling, out of budget: blank for this frame, painted when idle (see paint)
+                self._deferred.add(r)
+                self._prefetch_timer.start()
+        if painted:  # the range the idle preparation works around (see _note_painted)
+            left, _top, width, height = rows[0][2]
+            self._note_painted(view, painted[0], left, left + width - 1, height)
+            self._note_painted(view, painted[-1], left, left + width - 1, height)
 
     def _row_image(
         self,
@@ -1084,28 +1151,72 @@ class TaskDelegate(QStyledItemDelegate):
         up costs no layout work at all.
         """
         images = self._images
+        assert images is not None
+        rect = cast(_Rect, option.rect.getRect())
+        tail = self._key_tail(option.state.value, widget, fonts, colours, ps)
+        key = self._image_key(row, thumb, rect, tail)
+        image = images.get(key, row)
+        if image is not None or not render:
+            return image
+        return self._render_image(key, option, index, row, thumb, widget, fonts, colours, ps)
+
+    def _key_tail(
+        self, state: int, widget: QWidget, fonts: _Fonts, colours: _Colours, ps: _Pass | _Template
+    ) -> tuple[object, ...]:
+        """The part of a row image's key that every row of a pass shares (see _image_key)."""
         bg = ps.bg
-        assert images is not None and bg is not None
-        dpr = ps.dpr
-        left, top, width, height = cast(_Rect, option.rect.getRect())
-        job = row[0]
-        key = (
-            id(row),
-            _expiry_step(job, self._clock),
-            0 if thumb is None else thumb.cacheKey(),
-            left,
-            width,
-            height,
-            option.state.value,
+        assert bg is not None
+        return (
+            state,
             bg.rgba(),
-            dpr,
+            ps.dpr,
             fonts.serial,
             colours.serial,
             id(widget),  # a view's options (e.g. its selection behaviour); one view in practice
         )
-        image = images.get(key, row)
-        if image is not None or not render:
-            return image
+
+    def _image_key(
+        self, row: tuple[Job, int, str, str], thumb: QPixmap | None, rect: _Rect, tail: tuple[object, ...]
+    ) -> tuple[object, ...]:
+        """The key of a row's image in _RowImages: everything its pixels are made of, the row's
+        own (its paint data, expiry step, thumbnail and geometry) and the pass's (``tail``)."""
+        left, _top, width, height = rect
+        return (
+            id(row),
+            _expiry_step(row[0], self._clock),
+            0 if thumb is None else thumb.cacheKey(),
+            left,
+            width,
+            height,
+            *tail,
+        )
+
+    def _may_render(self, ps: _Pass) -> bool:
+        """Whether a row's image may be painted in this pass: always when the view did not
+        scroll; in a scrolled frame only when one more row, at what the last ones cost, still
+        ends within SCROLL_BUDGET_S of the pass's start (a slow machine then leaves the row
+        blank for a frame rather than overrun it; a fast one paints a few)."""
+        return not ps.scrolled or time.perf_counter() - ps.t0 + max(self._render_costs) < SCROLL_BUDGET_S
+
+    def _render_image(
+        self,
+        key: tuple[object, ...],
+        option: QStyleOptionViewItem,
+        index: QModelIndex | QPersistentModelIndex,
+        row: tuple[Job, int, str, str],
+        thumb: QPixmap | None,
+        widget: QWidget,
+        fonts: _Fonts,
+        colours: _Colours,
+        ps: _Pass | _Template,
+    ) -> QPixmap:
+        """Paint the image of a row (kept under ``key``) as the row would be painted on the view."""
+        images = self._images
+        bg = ps.bg
+        assert images is not None and bg is not None
+        dpr = ps.dpr
+        t0 = time.perf_counter()
+        left, top, width, height = cast(_Rect, option.rect.getRect())
         style = widget.style()
         inputs = _row_inputs(row, self._clock)
         image = images.spare(round(width * dpr), round(height * dpr))
@@ -1129,6 +1240,7 @@ class TaskDelegate(QStyledItemDelegate):
         finally:
             p.end()
         images.put(key, row, image)
+        self._render_costs.append(time.perf_counter() - t0)
         return image
 
     # -----------------------------------------------------------------------------------------

@@ -14,11 +14,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
 
-from PySide6.QtCore import QModelIndex, QPoint, Qt, QTimer, QUrl, Signal
+from PySide6.QtCore import QEvent, QModelIndex, QPersistentModelIndex, QPoint, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import (
     QAction,
     QDesktopServices,
     QGuiApplication,
+    QHoverEvent,
     QKeyEvent,
     QPainter,
     QPaintEvent,
@@ -31,6 +32,8 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QListView,
     QMenu,
+    QStyle,
+    QStyleOptionViewItem,
     QVBoxLayout,
     QWidget,
 )
@@ -44,6 +47,16 @@ from kievideo.ui.taskmodel import Roles, TaskFilterProxy, TaskListModel, state_f
 from kievideo.ui.thumbs import ThumbCache
 
 log = logging.getLogger("kievideo.ui")
+
+_HOVER_SET = (QEvent.Type.HoverEnter, QEvent.Type.HoverMove)
+_HOVER_LEAVE = QEvent.Type.HoverLeave
+_DRAGGING = QAbstractItemView.State.DraggingState
+_EDITING = QAbstractItemView.State.EditingState
+_ENABLED = QStyle.StateFlag.State_Enabled
+_SELECTED_BIT = QStyle.StateFlag.State_Selected.value
+_FOCUS_BIT = QStyle.StateFlag.State_HasFocus.value
+_EDITING_BIT = QStyle.StateFlag.State_Editing.value
+_HOVER_BIT = QStyle.StateFlag.State_MouseOver.value
 
 
 class TaskActions(Protocol):
@@ -99,8 +112,71 @@ class TaskView(QListView):
         self.setMouseTracking(True)
         self.setAlternatingRowColors(False)
         self.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        # Rows are painted by _paint_rows (off: by QListView; tests compare the two).
+        self.own_paint_loop = True
+        self._hover = QPersistentModelIndex()  # the row under the mouse (see viewportEvent)
         self.empty_text = tr("No tasks yet. Write a prompt or drop images, then press Generate.")
         self.filtered_text = tr("No tasks match the search or filter.")
+
+    def _paint_rows(self, e: QPaintEvent) -> bool:
+        """QListView's paint loop, for the one layout this view has (a list, top to bottom, rows
+        of one height, no spacing, grid, wrapping, hidden rows or alternating colours), with the
+        rows painted by TaskDelegate.paint_rows: a scrolled page of history is then one Python
+        call and a dozen image look-ups instead of a dozen trips through Qt (flags, data, a
+        style option and an index per row). The state of each row is worked out as QListView
+        does it. Returns False (QListView paints) for anything else: a drag in progress, or a
+        paint that starts below the last row."""
+        delegate = self.itemDelegate()
+        proxy = self.model()
+        if not isinstance(delegate, TaskDelegate) or not isinstance(proxy, TaskFilterProxy):
+            return False
+        source = proxy.sourceModel()
+        if not isinstance(source, TaskListModel) or self.state() == _DRAGGING:
+            return False
+        area = e.rect()
+        first = self.indexAt(area.topLeft())
+        if not first.isValid():
+            return False
+        x, y, width, height = self.visualRect(first).getRect()
+        if height <= 0:
+            return False
+        # QListView gives a row at most the width of its contents or viewport, whichever is wider.
+        width = min(width, max(self.viewport().width(), self.contentsSize().width()))
+        option = QStyleOptionViewItem()
+        self.initViewItemOption(option)
+        if option.state & _ENABLED:  # every row is enabled (the model's flags)
+            pal = option.palette
+            pal.setCurrentColorGroup(QPalette.ColorGroup.Normal)
+            option.palette = pal
+        selections = self.selectionModel()
+        selected = {i.row() for i in selections.selectedIndexes()} if selections is not None else set()
+        current = self.currentIndex()
+        focus_row = -1
+        if current.isValid() and (self.hasFocus() or self.viewport().hasFocus()):
+            focus_row = current.row()
+        focus_bits = _FOCUS_BIT | (_EDITING_BIT if self.state() == _EDITING else 0)
+        hover_row = self._hover.row() if self._hover.isValid() else -1
+        count = proxy.rowCount()
+        # With no filter the proxy passes every row through in order (it never sorts).
+        mapped = proxy.is_filtering() or count != source.rowCount()
+        rows: list[tuple[int, Any, tuple[int, int, int, int], int]] = []
+        r, bottom = first.row(), area.bottom()
+        while r < count and y <= bottom:
+            src = proxy.mapToSource(proxy.index(r, 0)).row() if mapped else r
+            bits = _SELECTED_BIT if r in selected else 0
+            if r == focus_row:
+                bits |= focus_bits
+            if r == hover_row:
+                bits |= _HOVER_BIT
+            rows.append((r, source.paint_data_at(src), (x, y, width, height), bits))
+            r += 1
+            y += height
+        painter = QPainter(self.viewport())
+        try:
+            delegate.paint_rows(painter, option, self, rows)
+        finally:
+            painter.end()
+        return True
 
     def keyPressEvent(self, e: QKeyEvent) -> None:
         if e.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and self.currentIndex().isValid():
@@ -108,8 +184,19 @@ class TaskView(QListView):
             return
         super().keyPressEvent(e)
 
+    def viewportEvent(self, e: QEvent) -> bool:
+        """Follow the row under the mouse as QAbstractItemView does (its own record of it is
+        private): the paint loop below needs it for the hover state."""
+        kind = e.type()
+        if kind in _HOVER_SET and isinstance(e, QHoverEvent):
+            self._hover = QPersistentModelIndex(self.indexAt(e.position().toPoint()))
+        elif kind == _HOVER_LEAVE:
+            self._hover = QPersistentModelIndex()
+        return super().viewportEvent(e)
+
     def paintEvent(self, e: QPaintEvent) -> None:
-        super().paintEvent(e)
+        if not (self.own_paint_loop and self._paint_rows(e)):
+            super().paintEvent(e)
         model = self.model()
         if model is not None and model.rowCount() == 0:
             proxy = model if isinstance(model, TaskFilterProxy) else None

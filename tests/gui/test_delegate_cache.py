@@ -8,14 +8,22 @@ palette). ``test_comparison_catches_a_stale_cache`` shows the comparison would n
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from gui_fakes import FakeService, make_job
-from PySide6.QtCore import QEvent, QItemSelectionModel, QObject, Qt
-from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPalette
-from PySide6.QtWidgets import QApplication, QProxyStyle, QStyle, QStyledItemDelegate, QStyleOptionViewItem
+from PySide6.QtCore import QEvent, QItemSelectionModel, QModelIndex, QObject, QPoint, QPointF, Qt
+from PySide6.QtGui import QColor, QFont, QHoverEvent, QImage, QPainter, QPalette
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QApplication,
+    QProxyStyle,
+    QStyle,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
+)
 
 from kievideo.api.models import ProviderKind
 from kievideo.core.jobs import JobKind, JobSpec, JobState
@@ -104,26 +112,31 @@ def panel(request, qtbot, svc: FakeService, clock: Clock) -> Iterator[TaskListPa
     model.detach()
 
 
-def grab(panel: TaskListPanel, delegate: QStyledItemDelegate | None = None) -> QImage:
-    """The list as painted by ``delegate`` (default: the panel's own, long-lived one)."""
+def grab(
+    panel: TaskListPanel, delegate: QStyledItemDelegate | None = None, *, own_loop: bool = True
+) -> QImage:
+    """The list as painted by ``delegate`` (default: the panel's own, long-lived one), through
+    the view's own paint loop (as in the app) or QListView's."""
     view = panel.view
     if delegate is not None:
         view.setItemDelegate(delegate)
+    view.own_paint_loop = own_loop
     try:
         return view.viewport().grab().toImage()
     finally:
+        view.own_paint_loop = True
         if delegate is not None:
             view.setItemDelegate(panel.delegate)
 
 
 def fresh(panel: TaskListPanel, clock: Callable[[], float]) -> QImage:
     """What a delegate without caches paints now (drawing text the same way: layers or not),
-    every row drawn directly: no row images."""
+    every row drawn directly (no row images), called by QListView's paint loop for each row."""
     d = TaskDelegate(panel.thumbs, None, clock=clock, row_images=False)
     ours = panel.delegate._fonts
     d.fonts(panel.view.font()).layered = ours.layered if ours is not None else None
     try:
-        return grab(panel, d)
+        return grab(panel, d, own_loop=False)
     finally:
         d.deleteLater()
 
@@ -558,3 +571,160 @@ def test_a_scrolled_frame_leaves_rows_it_has_no_time_for_and_paints_them_when_id
     assert len(d._images) >= len(blank)
     assert grab(p) == fresh(p, clock)  # every row there, as a cache-less delegate paints it
     model.detach()
+
+
+# --- the view's own paint loop ------------------------------------------------------------------
+
+
+def hover(view: QAbstractItemView, pos: QPoint | None) -> None:
+    """The mouse moves over ``pos`` of the viewport (None: it leaves), as Qt reports it."""
+    vp = view.viewport()
+    if pos is None:
+        event = QHoverEvent(QEvent.Type.HoverLeave, QPointF(-1, -1), QPointF(-1, -1), QPointF(0, 0))
+    else:
+        event = QHoverEvent(QEvent.Type.HoverMove, QPointF(pos), QPointF(vp.mapToGlobal(pos)), QPointF(0, 0))
+    QApplication.sendEvent(vp, event)
+
+
+def both_loops(panel: TaskListPanel) -> QImage:
+    """The list through the view's own paint loop; asserts QListView's paints the same."""
+    own = grab(panel)
+    assert own == grab(panel, own_loop=False)
+    return own
+
+
+class _StateMarks(QProxyStyle):
+    """The app's style, plus a mark on each item row for every state flag it was painted with,
+    so that a row painted in another state (a missed hover, say) differs in pixels."""
+
+    FLAGS = (
+        QStyle.StateFlag.State_Selected,
+        QStyle.StateFlag.State_HasFocus,
+        QStyle.StateFlag.State_MouseOver,
+        QStyle.StateFlag.State_Enabled,
+        QStyle.StateFlag.State_Active,
+        QStyle.StateFlag.State_Window,
+        QStyle.StateFlag.State_Editing,
+    )
+
+    def drawControl(self, element, option, painter, widget=None):  # type: ignore[no-untyped-def]
+        super().drawControl(element, option, painter, widget)
+        if element == QStyle.ControlElement.CE_ItemViewItem:
+            r = option.rect
+            for i, flag in enumerate(self.FLAGS):
+                if option.state & flag:
+                    painter.fillRect(r.right() - 6 * (i + 1), r.top() + 1, 5, 3, QColor("#20a040"))
+
+
+def test_own_paint_loop_paints_what_qlistview_paints(panel, clock, qtbot):
+    """Every row state QListView gives a row (selected, focus, hover), a filter (rows mapped
+    through the proxy), a scrolled list and a narrow one: the same pixels either way, and what
+    a cache-less delegate paints. A style marks each state a row was painted with."""
+    view = panel.view
+    style = _StateMarks(QApplication.style().name())
+    view.setStyle(style)
+    pictures = [both_loops(panel)]
+    assert pictures[0] == fresh(panel, clock)
+    view.setCurrentIndex(view.model().index(2, 0))
+    view.setFocus()
+    qtbot.waitUntil(view.hasFocus)
+    pictures.append(both_loops(panel))
+    hover(view, view.visualRect(view.model().index(4, 0)).center())
+    pictures.append(both_loops(panel))
+    hover(view, None)
+    view.selectionModel().clear()
+    pictures.append(both_loops(panel))
+    panel.search.setText("cat")  # every row but two: rows are mapped to the model's
+    assert 0 < panel.proxy.rowCount() < panel.model.rowCount()
+    pictures.append(both_loops(panel))
+    assert pictures[-1] == fresh(panel, clock)
+    panel.search.setText("")
+    panel.resize(400, 4 * 79)  # a narrow, short list, scrolled to a row's middle
+    QApplication.processEvents()  # the posted layout: the scroll bar's range and the viewport
+    view.verticalScrollBar().setValue(120)
+    assert view.verticalScrollBar().value() == 120
+    pictures.append(both_loops(panel))
+    assert pictures[-1] == fresh(panel, clock)
+    # Each step showed something else (the comparisons compared something).
+    assert [a == b for a, b in itertools.pairwise(pictures)] == [False] * 5
+    view.setStyle(None)  # type: ignore[arg-type]
+    style.deleteLater()
+
+
+def test_own_paint_loop_follows_the_row_under_the_mouse(panel):
+    """The hover state goes to the row QAbstractItemView says is under the mouse, and no other."""
+    view = panel.view
+    seen: dict[int, bool] = {}
+    real_paint = panel.delegate.paint
+
+    def paint(p, option, index):  # type: ignore[no-untyped-def]
+        seen[index.row()] = bool(option.state & QStyle.StateFlag.State_MouseOver)
+        real_paint(p, option, index)
+
+    panel.delegate.paint = paint  # type: ignore[method-assign]
+    hover(view, view.visualRect(view.model().index(3, 0)).center())
+    assert view._hover.row() == 3
+    view.viewport().repaint()
+    assert seen.get(3) is True and not any(v for r, v in seen.items() if r != 3)
+    hover(view, None)
+    assert not view._hover.isValid()
+    seen.clear()
+    view.viewport().repaint()
+    assert not any(seen.values())
+
+
+def test_plain_finished_rows_are_painted_without_a_delegate_call(qtbot, clock, monkeypatch):
+    """A scrolled page of finished rows, prepared while idle, is painted from their images by
+    the view's loop: no per-row trip through the delegate's paint. A selected row is."""
+    p = sixty_rows(qtbot, clock, JobState.DONE)
+    d = p.delegate
+    qtbot.waitUntil(lambda: d._last_offset is not None and not d._queue)
+    calls: list[int] = []
+    real_paint = TaskDelegate.paint
+    monkeypatch.setattr(
+        TaskDelegate, "paint", lambda self, pa, o, i: (calls.append(i.row()), real_paint(self, pa, o, i))
+    )
+    bar = p.view.verticalScrollBar()
+    bar.setValue(bar.pageStep())
+    p.view.viewport().repaint()
+    assert calls == [] and d._deferred == set()
+    row = p.view.indexAt(QPoint(10, 10)).row()
+    p.view.setCurrentIndex(p.view.model().index(row, 0))
+    p.view.viewport().repaint()
+    assert calls == [row]
+    assert grab(p) == fresh(p, clock)
+    p.model.detach()
+
+
+def test_a_scrolled_frame_starts_a_row_only_when_it_fits(qtbot, clock):
+    """In a scrolled frame a row image is painted only when one more, at what the last ones
+    cost, still fits the budget: a slow machine leaves the row blank for a frame instead."""
+    p = sixty_rows(qtbot, clock, JobState.DONE)
+    d = p.delegate
+    qtbot.waitUntil(lambda: d._last_offset is not None and not d._queue)
+    images = d._images
+    assert images is not None
+    bar = p.view.verticalScrollBar()
+    for cost in (1.0, 0.0):
+        images.clear()
+        d._render_costs.clear()
+        d._render_costs.append(cost)  # the last rows took a second each / nothing
+        bar.setValue(bar.value() + bar.pageStep())
+        p.view.viewport().repaint()
+        if cost:  # no row fits: all of them left for when idle
+            assert len(images) == 0 and len(d._deferred) >= 5
+        else:  # the first row at least (then the budget is spent or the page painted)
+            assert len(images) >= 1
+        qtbot.waitUntil(lambda: not d._deferred and not d._queue)
+    p.model.detach()
+
+
+def test_model_flags_are_qts_own(panel):
+    """The model leaves flags() to QAbstractListModel (C++): every row enabled and selectable."""
+    model = panel.model
+    assert "flags" not in vars(TaskListModel)
+    flags = model.flags(model.index(0))
+    assert flags == (
+        Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemNeverHasChildren
+    )
+    assert model.flags(QModelIndex()) == Qt.ItemFlag.NoItemFlags
