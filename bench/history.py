@@ -138,11 +138,15 @@ async def ui_parts(data_dir: Path, frames: int, frame_s: float) -> dict[str, Any
     viewport.removeEventFilter(watcher)
 
     # Let the first screen's thumbnails arrive (decoded off the GUI thread), then scroll. The app
-    # ends its start-up with settle_heap() (gc.freeze) once the list is attached; so does this.
+    # ends its start-up with settle_heap() (gc.freeze) and the idle garbage collector once the
+    # list is attached; so does this.
     await asyncio.sleep(0.3)
     from kievideo.app import settle_heap
+    from kievideo.ui.idlegc import IdleCollector
 
     settle_heap()
+    collector = IdleCollector(panel)  # as start_stack does: collections between frames
+    collector.start()
     view = panel.view
     bar = view.verticalScrollBar()
     step = max(1, bar.pageStep())
@@ -170,6 +174,7 @@ async def ui_parts(data_dir: Path, frames: int, frame_s: float) -> dict[str, Any
         await asyncio.sleep(frame_s)
         between_ms.append(max(0.0, (time.perf_counter() - s - frame_s) * 1000))
     rss_after = rss_kb() or 0
+    collector.stop()
     rows = model.rowCount()
     panel.close()
     model.detach()

@@ -212,6 +212,9 @@ def precreate_jobs(sim: SimProcess, db_path: Path, n: int, clock: Any) -> None:
             store.insert(job)
 
 
+_idle_gc: Any = None  # the idle garbage collector (kievideo.ui.idlegc), started by open_window
+
+
 async def open_window(sim: SimProcess, work: Path, n_tasks: int, history: int = 0) -> tuple[Any, Any, Any]:
     """The real stack + MainWindow, shown; returns (window, service, store). ``history``: that
     many finished tasks in the store first (:mod:`bench._history_data`)."""
@@ -246,9 +249,16 @@ async def open_window(sim: SimProcess, work: Path, n_tasks: int, history: int = 
     window.resize(1280, 800)
     window.show()
     await asyncio.sleep(0.5)  # first paint, first credits refresh
+    from PySide6.QtWidgets import QApplication
+
     from kievideo.app import settle_heap
+    from kievideo.ui.idlegc import IdleCollector
 
     settle_heap()  # the end of kievideo.app.start_stack
+    global _idle_gc
+    if _idle_gc is None:  # ... which starts it once; it lives as long as the process here
+        _idle_gc = IdleCollector(QApplication.instance())
+        _idle_gc.start()
     return window, service, store
 
 

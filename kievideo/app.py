@@ -290,6 +290,11 @@ async def start_stack(args: argparse.Namespace, window: MainWindow, stack: Stack
     # thread now rather than at the first status request, download or poster frame.
     await stack.service.prepare()
     settle_heap()
+    from kievideo.ui.idlegc import IdleCollector
+
+    # Young-generation collections between events from now on, not inside paints (core.heap).
+    stack.extra["idle_gc"] = collector = IdleCollector(window)
+    collector.start()
 
 
 def settle_heap() -> None:
