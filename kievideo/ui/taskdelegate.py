@@ -1025,6 +1025,16 @@ class TaskDelegate(QStyledItemDelegate):
         row: tuple[Job, int, str, str] | None = index.data(Roles.Paint)
         if row is None:
             return super().paint(painter, option, index)
+        return self._paint(painter, option, index, row)
+
+    def _paint(
+        self,
+        painter: QPainter,
+        option: QStyleOptionViewItem,
+        index: QModelIndex | QPersistentModelIndex,
+        row: tuple[Job, int, str, str],
+    ) -> None:
+        """:meth:`paint` of a row whose ``Roles.Paint`` data is ``row``."""
         widget = option.widget
         fonts = self.fonts(option.font)
         ps = self._pass_for(painter, widget, fonts)
@@ -1081,8 +1091,8 @@ class TaskDelegate(QStyledItemDelegate):
         group chosen); each row comes as (row of the view's model, its ``Roles.Paint`` data, its
         rectangle as x, y, width, height, the state bits QListView would add: selected, focus,
         editing, hover). A plain finished row is a look-up of its image (see _RowImages) with
-        no style option, no model index and no trip through Qt; every other row goes through
-        :meth:`paint` with the option QListView would have made for it.
+        no style option, no model index and no trip through Qt; every other row is painted as
+        :meth:`paint` paints it, with the option QListView would have made for it.
         """
         fonts = self.fonts(option.font)
         ps = self._pass_for(painter, view, fonts)
@@ -1105,7 +1115,7 @@ class TaskDelegate(QStyledItemDelegate):
                 opt.rect = QRect(*geometry)
                 if bits:
                     opt.state = QStyle.StateFlag(state | bits)
-                self.paint(painter, opt, model.index(r, 0))
+                self._paint(painter, opt, model.index(r, 0), row)
                 continue
             painted.append(r)
             thumb = self._thumbs.get(job.thumb_path, CHILD_THUMB if row[1] else THUMB)

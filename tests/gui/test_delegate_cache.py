@@ -655,13 +655,13 @@ def test_own_paint_loop_follows_the_row_under_the_mouse(panel):
     """The hover state goes to the row QAbstractItemView says is under the mouse, and no other."""
     view = panel.view
     seen: dict[int, bool] = {}
-    real_paint = panel.delegate.paint
+    real_paint = panel.delegate._paint
 
-    def paint(p, option, index):  # type: ignore[no-untyped-def]
+    def paint(p, option, index, row):  # type: ignore[no-untyped-def]
         seen[index.row()] = bool(option.state & QStyle.StateFlag.State_MouseOver)
-        real_paint(p, option, index)
+        real_paint(p, option, index, row)
 
-    panel.delegate.paint = paint  # type: ignore[method-assign]
+    panel.delegate._paint = paint  # type: ignore[method-assign]
     hover(view, view.visualRect(view.model().index(3, 0)).center())
     assert view._hover.row() == 3
     view.viewport().repaint()
@@ -675,15 +675,18 @@ def test_own_paint_loop_follows_the_row_under_the_mouse(panel):
 
 def test_plain_finished_rows_are_painted_without_a_delegate_call(qtbot, clock, monkeypatch):
     """A scrolled page of finished rows, prepared while idle, is painted from their images by
-    the view's loop: no per-row trip through the delegate's paint. A selected row is."""
+    the view's loop: no row is painted the way paint() paints it. A selected row is."""
     p = sixty_rows(qtbot, clock, JobState.DONE)
     d = p.delegate
     qtbot.waitUntil(lambda: d._last_offset is not None and not d._queue)
     calls: list[int] = []
-    real_paint = TaskDelegate.paint
-    monkeypatch.setattr(
-        TaskDelegate, "paint", lambda self, pa, o, i: (calls.append(i.row()), real_paint(self, pa, o, i))
-    )
+    real_paint = TaskDelegate._paint
+
+    def counting(self, pa, o, i, r):  # type: ignore[no-untyped-def]
+        calls.append(i.row())
+        real_paint(self, pa, o, i, r)
+
+    monkeypatch.setattr(TaskDelegate, "_paint", counting)
     bar = p.view.verticalScrollBar()
     bar.setValue(bar.pageStep())
     p.view.viewport().repaint()
