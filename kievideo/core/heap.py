@@ -48,7 +48,7 @@ def collect_if_due() -> int | None:
     is how many collections of the one below it ran since its own last), else the youngest.
     Returns the generation collected, or None."""
     pending, young_runs, middle_runs = gc.get_count()
-    if pending < IDLE_THRESHOLD:
+    if pending < IDLE_THRESHOLD or not gc.isenabled():  # gc.disable() (a profiler, a test) holds
         return None
     _first, second, third = gc.get_threshold()
     # CPython also skips a full collection while few objects survived into the oldest

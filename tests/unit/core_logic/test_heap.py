@@ -39,9 +39,17 @@ def test_take_over_raises_the_first_threshold_only_and_give_back_restores() -> N
     assert not heap.taken_over()
 
 
-def test_nothing_is_collected_below_the_idle_threshold(taken: None) -> None:
+def test_nothing_is_collected_below_the_idle_threshold_or_with_the_collector_off(taken: None) -> None:
     assert gc.get_count()[0] < heap.IDLE_THRESHOLD
     assert heap.collect_if_due() is None
+    keep = [[] for _ in range(heap.IDLE_THRESHOLD + 50)]
+    gc.disable()
+    try:
+        assert heap.collect_if_due() is None
+    finally:
+        gc.enable()
+    assert heap.collect_if_due() == 0
+    del keep
 
 
 def test_a_due_collection_frees_young_cycles_and_resets_the_count(taken: None) -> None:
