@@ -943,6 +943,11 @@ class TaskDelegate(QStyledItemDelegate):
         self._prefetch_timer.setInterval(0)
         self._prefetch_timer.timeout.connect(self._prefetch)
 
+    @property
+    def keeps_row_images(self) -> bool:
+        """Whether finished rows are kept as images (see _RowImages)."""
+        return self._images is not None
+
     def fonts(self, font: QFont) -> _Fonts:
         """The metrics (and layout caches) for ``font``, rebuilt when the font changes."""
         fonts = self._fonts

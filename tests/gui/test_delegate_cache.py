@@ -586,11 +586,58 @@ def hover(view: QAbstractItemView, pos: QPoint | None) -> None:
     QApplication.sendEvent(vp, event)
 
 
-def both_loops(panel: TaskListPanel) -> QImage:
-    """The list through the view's own paint loop; asserts QListView's paints the same."""
-    own = grab(panel)
-    assert own == grab(panel, own_loop=False)
-    return own
+def both_loops(panel: TaskListPanel, *, own: bool = True) -> QImage:
+    """The list through the view's own paint loop (asserted to have painted it, or with
+    ``own=False`` to have left it to QListView); asserts QListView's loop paints the same."""
+    view = panel.view
+    QApplication.processEvents()  # a posted layout (a filter, a resize) lands before the grabs
+    used: list[bool] = []
+    real = view._paint_rows
+    view._paint_rows = lambda e: (used.append(real(e)), used[-1])[1]  # type: ignore[method-assign]
+    try:
+        picture = grab(panel)
+    finally:
+        del view._paint_rows
+    assert used == [own]
+    assert picture == grab(panel, own_loop=False)
+    return picture
+
+
+@pytest.fixture
+def history(qtbot, thumb_png: str, clock: Clock) -> Iterator[TaskListPanel]:
+    """A list of finished jobs only (the history the own paint loop is for), one a child, some
+    with a thumbnail: every state a finished row paints differently."""
+    svc = FakeService()
+    t = NOW - 10_000
+    states = [JobState.DONE, JobState.FAILED, JobState.EXPIRED, JobState.STOPPED, JobState.UNCERTAIN]
+    for i in range(14):
+        fields: dict[str, object] = dict(state=states[i % len(states)], finished_at=t + i)
+        if i % 3 == 0:
+            fields.update(thumb_path=thumb_png, expires_at=NOW + i * 86400)
+        if i % 5 == 1:
+            fields["error_message"] = "The provider rejected the prompt."
+        spec = SPEC if i % 4 else SPEC.with_(prompt=f"a dog, take {i}")
+        svc.put(make_job(spec, id=f"h{i:02d}", created_at=t + i, updated_at=t + i, **fields))
+    svc.put(
+        make_job(
+            SPEC,
+            id="h20",
+            created_at=t + 30,
+            kind=JobKind.UPGRADE_1080P,
+            parent_id="h12",
+            state=JobState.DONE,
+            finished_at=t + 40,
+        )
+    )
+    model = TaskListModel(svc, clock=clock, tick_ms=10**8)
+    p = TaskListPanel(model, None)
+    qtbot.addWidget(p)
+    p.resize(560, 9 * 79 + 60)
+    p.show()
+    qtbot.waitExposed(p)
+    qtbot.waitUntil(lambda: p.delegate._fonts is not None and p.delegate._fonts.layered is not None)
+    yield p
+    model.detach()
 
 
 class _StateMarks(QProxyStyle):
@@ -616,10 +663,12 @@ class _StateMarks(QProxyStyle):
                     painter.fillRect(r.right() - 6 * (i + 1), r.top() + 1, 5, 3, QColor("#20a040"))
 
 
-def test_own_paint_loop_paints_what_qlistview_paints(panel, clock, qtbot):
+def test_own_paint_loop_paints_what_qlistview_paints(history, clock, qtbot):
     """Every row state QListView gives a row (selected, focus, hover), a filter (rows mapped
     through the proxy), a scrolled list and a narrow one: the same pixels either way, and what
-    a cache-less delegate paints. A style marks each state a row was painted with."""
+    a cache-less delegate paints. A style marks each state a row was painted with. With two
+    rows in another state than plain the page is QListView's."""
+    panel = history
     view = panel.view
     style = _StateMarks(QApplication.style().name())
     view.setStyle(style)
@@ -628,13 +677,14 @@ def test_own_paint_loop_paints_what_qlistview_paints(panel, clock, qtbot):
     view.setCurrentIndex(view.model().index(2, 0))
     view.setFocus()
     qtbot.waitUntil(view.hasFocus)
-    pictures.append(both_loops(panel))
+    pictures.append(both_loops(panel))  # selected, current, focused
     hover(view, view.visualRect(view.model().index(4, 0)).center())
-    pictures.append(both_loops(panel))
-    hover(view, None)
+    pictures.append(both_loops(panel, own=False))  # ... and another row hovered: QListView's
+    view.setCurrentIndex(QModelIndex())
     view.selectionModel().clear()
-    pictures.append(both_loops(panel))
-    panel.search.setText("cat")  # every row but two: rows are mapped to the model's
+    pictures.append(both_loops(panel))  # the hovered row only
+    hover(view, None)
+    panel.search.setText("dog")  # a few rows: mapped to the model's
     assert 0 < panel.proxy.rowCount() < panel.model.rowCount()
     pictures.append(both_loops(panel))
     assert pictures[-1] == fresh(panel, clock)
@@ -651,8 +701,18 @@ def test_own_paint_loop_paints_what_qlistview_paints(panel, clock, qtbot):
     style.deleteLater()
 
 
-def test_own_paint_loop_follows_the_row_under_the_mouse(panel):
+def test_a_page_of_rows_under_way_is_left_to_qlistview(panel, clock):
+    """Rows under way are drawn anew on every paint, which QListView's C++ loop does for less;
+    the pixels are the same either way."""
+    if panel.delegate._images is None:
+        both_loops(panel, own=False)  # no row images: nothing for the own loop to do
+        return
+    assert both_loops(panel, own=False) == fresh(panel, clock)
+
+
+def test_own_paint_loop_follows_the_row_under_the_mouse(history):
     """The hover state goes to the row QAbstractItemView says is under the mouse, and no other."""
+    panel = history
     view = panel.view
     seen: dict[int, bool] = {}
     real_paint = panel.delegate._paint
