@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QStyledItemDelegate,
     QStyleOptionViewItem,
 )
+from pytestqt.qtbot import QtBot
 
 from kievideo.api.models import ProviderKind
 from kievideo.core.jobs import JobKind, JobSpec, JobState
@@ -98,18 +99,25 @@ def svc(thumb_png: str) -> FakeService:
 @pytest.fixture(params=[True, False], ids=["row-images", "drawn"])
 def panel(request, qtbot, svc: FakeService, clock: Clock) -> Iterator[TaskListPanel]:
     """The list, its rows kept as images (as in the app) or drawn on every paint."""
-    model = TaskListModel(svc, clock=clock, tick_ms=10**8)
-    p = TaskListPanel(model, None)
-    if not request.param:
+    p = shown_list(qtbot, svc, clock, rows=13, row_images=request.param)
+    yield p
+    p.model.detach()
+
+
+def shown_list(
+    qtbot: QtBot, svc: FakeService, clock: Clock, *, rows: int, row_images: bool = True
+) -> TaskListPanel:
+    """The task list of ``svc``'s jobs, ``rows`` rows high, shown and settled."""
+    p = TaskListPanel(TaskListModel(svc, clock=clock, tick_ms=10**8), None)
+    if not row_images:
         p.delegate._images = None
     qtbot.addWidget(p)
-    p.resize(560, 13 * 79 + 60)
+    p.resize(560, rows * 79 + 60)
     p.show()
     qtbot.waitExposed(p)
     # The first idle pass has checked whether text may be drawn from layers (it may here).
     qtbot.waitUntil(lambda: p.delegate._fonts is not None and p.delegate._fonts.layered is not None)
-    yield p
-    model.detach()
+    return p
 
 
 def grab(
@@ -629,15 +637,9 @@ def history(qtbot, thumb_png: str, clock: Clock) -> Iterator[TaskListPanel]:
             finished_at=t + 40,
         )
     )
-    model = TaskListModel(svc, clock=clock, tick_ms=10**8)
-    p = TaskListPanel(model, None)
-    qtbot.addWidget(p)
-    p.resize(560, 9 * 79 + 60)
-    p.show()
-    qtbot.waitExposed(p)
-    qtbot.waitUntil(lambda: p.delegate._fonts is not None and p.delegate._fonts.layered is not None)
+    p = shown_list(qtbot, svc, clock, rows=9)
     yield p
-    model.detach()
+    p.model.detach()
 
 
 class _StateMarks(QProxyStyle):
