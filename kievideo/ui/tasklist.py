@@ -205,7 +205,7 @@ class TaskView(QListView):
 
     def viewportEvent(self, e: QEvent) -> bool:
         """Follow the row under the mouse as QAbstractItemView does (its own record of it is
-        private): the paint loop below needs it for the hover state."""
+        private): the own paint loop (_paint_rows) needs it for the hover state."""
         kind = e.type()
         if kind in _HOVER_SET and isinstance(e, QHoverEvent):
             self._hover = QPersistentModelIndex(self.indexAt(e.position().toPoint()))
