@@ -9,6 +9,7 @@ from PySide6.QtCore import QModelIndex
 
 from kievideo.api.models import ProviderKind
 from kievideo.core.jobs import JobKind, JobSpec, JobState
+from kievideo.ui import taskmodel
 from kievideo.ui.taskmodel import Roles, TaskFilterProxy, TaskListModel, time_text
 
 SPEC = JobSpec(provider=ProviderKind.VEO, model="veo3_fast", prompt="a cat surfing a wave")
@@ -122,4 +123,30 @@ def test_state_filter_follows_state_changes(qtbot):
     qtbot.waitUntil(lambda: proxy.rowCount() == 1, timeout=2000)
     proxy.set_states(None)
     assert proxy.rowCount() == 3
+    model.detach()
+
+
+def test_a_flush_of_a_few_rows_signals_each_row_alone(qtbot, monkeypatch):
+    """A view repaints only the row of a one-row dataChanged (and only if shown), but its whole
+    viewport for a range: a flush of a few changed rows signals them one by one; a flush of
+    many (more than ROW_SIGNALS_MAX) signals contiguous runs."""
+    svc = FakeService()
+    jobs = [
+        svc.put(make_job(SPEC, id=f"j{i:02d}", created_at=1000.0 + i, state=JobState.RUNNING))
+        for i in range(12)
+    ]
+    model = TaskListModel(svc, throttle_ms=10**6, tick_ms=10**8)
+    seen: list[tuple[int, int]] = []
+    model.dataChanged.connect(lambda a, b, _r=None: seen.append((a.row(), b.row())))
+    changed = [model.index_of(j.id).row() for j in jobs[2:6]]  # four neighbouring rows
+    for job in jobs[2:6]:
+        svc.change(job.id, provider_status="generating")
+    model.flush()
+    assert sorted(seen) == sorted((r, r) for r in changed)
+    seen.clear()
+    monkeypatch.setattr(taskmodel, "ROW_SIGNALS_MAX", 3)
+    for job in jobs[2:6]:
+        svc.change(job.id, provider_status="still generating")
+    model.flush()
+    assert seen == [(min(changed), max(changed))]
     model.detach()
