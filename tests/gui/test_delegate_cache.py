@@ -793,3 +793,25 @@ def test_model_flags_are_qts_own(panel):
         Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemNeverHasChildren
     )
     assert model.flags(QModelIndex()) == Qt.ItemFlag.NoItemFlags
+
+
+def test_the_item_panel_is_skipped_only_where_the_style_draws_nothing(panel, clock):
+    """Rows under way are drawn on every paint; the style's item panel (selection, hover, focus
+    look) is skipped only when the style draws nothing for the row's state: here (Fusion) for
+    a plain row, not for a selected one, and not for a style that marks every row."""
+    view = panel.view
+    d = panel.delegate
+    view.setCurrentIndex(view.model().index(row_of(panel, "job02"), 0))
+    assert_current(panel, clock)
+    answers = {bool(k[2] & QStyle.StateFlag.State_Selected.value): v for k, v in d._panels.items()}
+    assert answers == {False: False, True: True}  # a plain row: nothing; a selected one: the highlight
+    view.selectionModel().clear()
+    style = _MarkedRows(QApplication.style().name())
+    view.setStyle(style)
+    try:
+        picture = assert_current(panel, clock)
+        rect = view.visualRect(view.model().index(row_of(panel, "job01"), 0))  # running
+        assert picture.pixelColor(rect.left() + 2, rect.top() + 1) == QColor("#d04020")
+    finally:
+        view.setStyle(None)  # type: ignore[arg-type]
+        style.deleteLater()
