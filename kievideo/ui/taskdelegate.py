@@ -1061,15 +1061,11 @@ class TaskDelegate(QStyledItemDelegate):
             if not ps.template and not state_bits & _NOT_PLAIN_BITS:
                 ps.template = True  # one plain row per pass is what the idle preparation needs
                 self._template = _Template(option, widget, ps)
-            # Scrolling: a row with no image yet is made only within the pass's budget; after
-            # it, the row stays blank for this frame and is painted as soon as the GUI is idle.
-            render = self._may_render(ps)
-            image = self._row_image(option, index, row, thumb, widget, fonts, colours, ps, render=render)
-            if image is not None:
-                painter.drawPixmap(left, top, image)
-            else:
-                self._deferred.add(index.row())
-                self._prefetch_timer.start()
+            tail = self._key_tail(state_bits, widget, fonts, colours, ps)
+            geometry = (left, top, width, height)
+            self._paint_image(
+                painter, widget, index.row(), row, thumb, geometry, tail, option, index, colours, ps
+            )
             return None
         # A row still under way changes every second (its times tick): drawn directly.
         style = widget.style() if widget is not None else QApplication.style()
@@ -1167,22 +1163,47 @@ class TaskDelegate(QStyledItemDelegate):
             if not ps.template:
                 ps.template = True
                 self._template = _Template(option, view, ps)
-            image_key = self._image_key(row, thumb, geometry, tail)
-            image = images.get(image_key, row)
-            if image is None and self._may_render(ps):
-                opt = QStyleOptionViewItem(option)
-                opt.rect = QRect(*geometry)
-                index = model.index(r, 0)
-                image = self._render_image(image_key, opt, index, row, thumb, view, fonts, colours, ps)
-            if image is not None:
-                painter.drawPixmap(geometry[0], geometry[1], image)
-            else:  # scrolling, out of budget: blank for this frame, painted when idle (see paint)
-                self._deferred.add(r)
-                self._prefetch_timer.start()
+            self._paint_image(painter, view, r, row, thumb, geometry, tail, option, None, colours, ps)
         if painted:  # the range the idle preparation works around (see _note_painted)
             left, _top, width, height = rows[0][2]
             self._note_painted(view, painted[0], left, left + width - 1, height)
             self._note_painted(view, painted[-1], left, left + width - 1, height)
+
+    def _paint_image(
+        self,
+        painter: QPainter,
+        view: QWidget,
+        r: int,
+        row: tuple[Job, int, str, str],
+        thumb: QPixmap | None,
+        geometry: _Rect,
+        tail: tuple[object, ...],
+        option: QStyleOptionViewItem,
+        index: QModelIndex | QPersistentModelIndex | None,
+        colours: _Colours,
+        ps: _Pass,
+    ) -> None:
+        """Paint finished row ``r`` from its image (see _RowImages). A row with no image yet
+        is made now only if the pass may (see _may_render); else it stays blank for this frame
+        and is painted as soon as the GUI is idle. ``option`` and ``index`` are the row's, or
+        (``index`` None: the view's own loop) the view's item option, made the row's only when
+        the image must be made."""
+        images = self._images
+        assert images is not None
+        key = self._image_key(row, thumb, geometry, tail)
+        image = images.get(key, row)
+        if image is None and self._may_render(ps):
+            if index is None:
+                option = QStyleOptionViewItem(option)
+                option.rect = QRect(*geometry)
+                model = cast(QAbstractItemView, view).model()
+                index = model.index(r, 0)
+            image = self._render_image(key, option, index, row, thumb, view, ps.fonts, colours, ps)
+        if image is not None:
+            painter.drawPixmap(geometry[0], geometry[1], image)
+        else:
+            self._deferred.add(r)
+            self._prefetch_timer.start()
 
     def _row_image(
         self,
@@ -1194,9 +1215,7 @@ class TaskDelegate(QStyledItemDelegate):
         fonts: _Fonts,
         colours: _Colours,
         ps: _Pass | _Template,
-        *,
-        render: bool = True,
-    ) -> QPixmap | None:
+    ) -> QPixmap:
         """The image of a finished job's row (see _RowImages): kept from an earlier paint, or
         painted now exactly as it would be painted on the view (its background, then the row).
 
@@ -1211,7 +1230,7 @@ class TaskDelegate(QStyledItemDelegate):
         tail = self._key_tail(option.state.value, widget, fonts, colours, ps)
         key = self._image_key(row, thumb, rect, tail)
         image = images.get(key, row)
-        if image is not None or not render:
+        if image is not None:
             return image
         return self._render_image(key, option, index, row, thumb, widget, fonts, colours, ps)
 

@@ -151,6 +151,8 @@ class TaskView(QListView):
         x, y, width, height = self.visualRect(first).getRect()
         if height <= 0:
             return False
+        # QListView gives a row at most the width of its contents or viewport, whichever is wider.
+        width = min(width, max(self.viewport().width(), self.contentsSize().width()))
         selections = self.selectionModel()
         selected = {i.row() for i in selections.selectedIndexes()} if selections is not None else set()
         current = self.currentIndex()
@@ -180,10 +182,6 @@ class TaskView(QListView):
             rows.append((r, row, (x, y, width, height), bits))
             r += 1
             y += height
-        # QListView gives a row at most the width of its contents or viewport, whichever is wider.
-        width = min(width, max(self.viewport().width(), self.contentsSize().width()))
-        if width != rows[0][2][2]:
-            rows = [(r, row, (x, y, width, height), bits) for r, row, (x, y, _w, height), bits in rows]
         option = QStyleOptionViewItem()
         self.initViewItemOption(option)
         if option.state & _ENABLED:  # every row is enabled (the model's flags)
