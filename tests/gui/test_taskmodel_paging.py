@@ -159,3 +159,48 @@ def test_search_finds_jobs_that_are_not_loaded_yet(history, qtbot) -> None:
         assert proxy.rowCount() == 0
     finally:
         model.detach()
+
+
+def test_an_older_job_under_way_waits_for_its_page(history, qtbot) -> None:
+    """A job older than every loaded page (resumed after a restart, say) is not made a row when
+    it changes: its page brings it, with its newest state. It still announces its end."""
+    svc, all_jobs = history
+    model = TaskListModel(svc)
+    try:
+        old = all_jobs[10]
+        running = Job(
+            id=old.id, spec=old.spec, created_at=old.created_at, state=JobState.RUNNING, task_id="t-old"
+        )
+        svc.store.update(running)
+        rows = model.rowCount()
+        inserted: list[int] = []
+        model.rowsInserted.connect(lambda _p, first, _last: inserted.append(first))
+        finished: list[Job] = []
+        model.jobFinished.connect(finished.append)
+        for cb in svc.listeners:  # a poll of it
+            cb(running)
+        assert model.job(old.id) is None and model.rowCount() == rows and inserted == []
+        done = Job(
+            id=old.id,
+            spec=old.spec,
+            created_at=old.created_at,
+            state=JobState.DONE,
+            task_id="t-old",
+            file_path="/videos/old.mp4",
+        )
+        svc.store.update(done)
+        for cb in svc.listeners:
+            cb(done)
+        assert [j.id for j in finished] == [old.id]  # the window's "video ready" still fires
+        assert model.job(old.id) is None and inserted == []
+        while model.job(old.id) is None and model.canFetchMore(QModelIndex()):
+            model.fetchMore(QModelIndex())
+        row = model.index_of(old.id).row()
+        assert model.job_at(row).state is JobState.DONE  # the page read its newest state
+        ids = _ids(model)
+        assert len(ids) == len(set(ids))
+        # Loaded now: its changes go to its row, and no second "finished" for it.
+        model.on_job_changed(done)
+        assert len(finished) == 1
+    finally:
+        model.detach()
