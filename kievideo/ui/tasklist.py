@@ -16,6 +16,7 @@ from typing import Any, Protocol
 
 from PySide6.QtCore import QEvent, QModelIndex, QPersistentModelIndex, QPoint, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import (
+    QAccessible,
     QAction,
     QDesktopServices,
     QGuiApplication,
@@ -194,6 +195,39 @@ class TaskView(QListView):
         finally:
             painter.end()
         return True
+
+    def dataChanged(
+        self,
+        top_left: QModelIndex | QPersistentModelIndex,
+        bottom_right: QModelIndex | QPersistentModelIndex,
+        roles: list[int] | None = None,
+    ) -> None:
+        """Repaint the changed rows that are on screen, and nothing else.
+
+        QListView's own handler lays the whole list out again on every dataChanged, since an
+        item's size may depend on its data (QListModeViewBase::dataChanged calls
+        doDelayedItemsLayout), and so repaints the whole viewport, even for one row far off
+        screen. Here every row has the one height of setUniformItemSizes, whatever its data, so
+        there is nothing to lay out: with 300 tasks polling that was ~4 full repaints a second
+        for rows nobody could see (bench.responsiveness, load phase).
+
+        QAbstractItemView's part is otherwise only the data of open editors (this view has
+        none: its rows are not editable) and the accessibility notice, so with an assistive
+        technology listening, Qt's handler runs as before."""
+        if QAccessible.isActive():
+            super().dataChanged(top_left, bottom_right, roles or [])
+            return
+        if not self.isVisible() or not top_left.isValid() or not bottom_right.isValid():
+            return
+        if top_left == bottom_right:
+            self.update(top_left)  # QAbstractItemView::update: only if the row is on screen
+            return
+        viewport = self.viewport()
+        # Rows are stacked top to bottom, so the changed ones fill the rectangle from the first
+        # one's top to the last one's bottom.
+        area = self.visualRect(top_left).united(self.visualRect(bottom_right)) & viewport.rect()
+        if not area.isEmpty():
+            viewport.update(area)
 
     def keyPressEvent(self, e: QKeyEvent) -> None:
         if e.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and self.currentIndex().isValid():
