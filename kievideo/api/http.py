@@ -432,6 +432,9 @@ class ApiTransport:
             headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
             limits=API_LIMITS,
         )
+        from kievideo.api.pooling import quick_readable_checks  # httpcore: imported by now
+
+        quick_readable_checks(self._client)
 
     @staticmethod
     def _base_url(base: str) -> httpx.URL:
@@ -856,9 +859,13 @@ def open_file_client(*, timeout: float = 60.0, connect_timeout: float = 15.0) ->
     Result hosts (``tempfile.aiquickdraw.com``, CDNs) are not the API origin, so the key must
     never go there; this client has no way to send it.
     """
-    return httpx.AsyncClient(
+    from kievideo.api.pooling import quick_readable_checks  # httpcore: imported by the client
+
+    client = httpx.AsyncClient(
         timeout=httpx.Timeout(timeout, connect=connect_timeout),
         follow_redirects=True,
         verify=tls_context(),
         headers={"User-Agent": USER_AGENT},
     )
+    quick_readable_checks(client)
+    return client
