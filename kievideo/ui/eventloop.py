@@ -43,11 +43,13 @@ from PySide6.QtCore import QCoreApplication, QSocketNotifier, Qt, QTimer
 
 from kievideo.core.background import background_executor
 
-#: Longest stretch of ready callbacks run in one go before Qt gets the thread back. The
-#: heartbeat target of bench.responsiveness is p99 < 8 ms at a 5 ms beat, and one Qt pass may
-#: also paint the task list (~3 ms): 2 ms batches leave room for both. One task step rarely takes
-#: more than a millisecond; a pass of Qt's loop costs ~30 us, so the extra passes are cheap.
-BATCH_BUDGET_S = 0.002
+#: Longest stretch of ready callbacks run in one go before Qt gets the thread back: Qt's own
+#: timers (the heartbeat of bench.responsiveness, animations) and input wait at most this long
+#: behind asyncio work, plus the one callback that crosses it. A pass of Qt's loop costs ~30 us,
+#: so short batches are cheap. bench.responsiveness, load phase (300 tasks polling, 4 large
+#: downloads), heartbeat p99 in interleaved runs: 2 ms batches 8.2-10.0 ms, 1 ms 7.4-10.5 ms,
+#: 0.5 ms 5.9-7.5 ms, 0.25 ms 5.4-7.1 ms, for the same polls and bytes a second.
+BATCH_BUDGET_S = 0.0005
 
 # asyncio.base_events' rule for purging cancelled timers from the heap (same numbers).
 _MIN_SCHEDULED_TIMER_HANDLES = 100
