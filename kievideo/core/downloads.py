@@ -30,6 +30,7 @@ API key must never go there.
 from __future__ import annotations
 
 import asyncio
+import asyncio.selector_events
 import contextlib
 import functools
 import hashlib
@@ -79,8 +80,12 @@ DEFAULT_CHUNK_SIZE = 512 * 1024  # bytes per write batch: few thread hops, flat 
 _HASH_BLOCK = 1024 * 1024
 #: httpcore reads the socket 64 KiB per call; each read walks anyio's cancel scope, h11 and a
 #: generator stack, which made downloads cost ~3.5x curl's CPU per GB. 1 MiB reads bring it under
-#: 3x (bench/download.py --experiments). It only lets a read return more of what is already
-#: buffered, so other connections (small JSON answers) are unaffected.
+#: 3x (bench/download.py --experiments). Below httpcore, asyncio's socket transport takes at most
+#: 256 KiB per recv() (``_SelectorSocketTransport.max_size``), so each 1 MiB of a fast download
+#: still took four trips through the stack: 1 MiB there too brought the app from 5.5-5.8 to
+#: 3.9-4.2 CPU s per GB (curl: 1.6-1.9) and from ~190 to ~270 MB/s on loopback. Both only let a
+#: read return more of what is already buffered, so other connections (small JSON answers) are
+#: unaffected.
 _SOCKET_READ_BYTES = 1024 * 1024
 
 
@@ -101,6 +106,11 @@ def _widen_socket_reads() -> None:
     current = getattr(http11.AsyncHTTP11Connection, "READ_NUM_BYTES", None)
     if isinstance(current, int) and current < _SOCKET_READ_BYTES:
         http11.AsyncHTTP11Connection.READ_NUM_BYTES = _SOCKET_READ_BYTES
+    # A class attribute of CPython's (3.11-3.13); a release without it keeps its own size.
+    transport = getattr(asyncio.selector_events, "_SelectorSocketTransport", None)
+    size = getattr(transport, "max_size", None)
+    if transport is not None and isinstance(size, int) and size < _SOCKET_READ_BYTES:
+        transport.max_size = _SOCKET_READ_BYTES
 
 
 _IN_FLIGHT = 4  # queued write batches per download: memory <= (_IN_FLIGHT + 1) * chunk_size

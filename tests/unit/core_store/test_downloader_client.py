@@ -5,6 +5,7 @@ caller passed in is never replaced or closed."""
 from __future__ import annotations
 
 import asyncio
+import asyncio.selector_events
 
 import httpx
 import pytest
@@ -46,16 +47,20 @@ def test_prepare_widens_socket_reads(monkeypatch: pytest.MonkeyPatch) -> None:
     from kievideo.core import downloads
 
     # As in a fresh process: httpcore's default, not yet widened (an earlier test may have).
+    transport = asyncio.selector_events._SelectorSocketTransport
     monkeypatch.setattr(http11.AsyncHTTP11Connection, "READ_NUM_BYTES", 64 * 1024)
+    monkeypatch.setattr(transport, "max_size", 256 * 1024)
     monkeypatch.setattr(downloads, "_widened", False)
     d0 = Downloader()
     assert http11.AsyncHTTP11Connection.READ_NUM_BYTES == 64 * 1024  # not at construction
+    assert transport.max_size == 256 * 1024
     del d0
 
     async def main() -> None:
         d = Downloader()
         await d.prepare()
         assert http11.AsyncHTTP11Connection.READ_NUM_BYTES == downloads._SOCKET_READ_BYTES
+        assert transport.max_size == downloads._SOCKET_READ_BYTES  # asyncio's recv() size too
         await d.aclose()
 
     asyncio.run(main())
