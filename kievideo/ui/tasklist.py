@@ -229,6 +229,30 @@ class TaskView(QListView):
         if not area.isEmpty():
             viewport.update(area)
 
+    def repaint_running_rows(self) -> None:
+        """The clock ticked (TaskListModel.timesChanged): repaint the rows on screen whose job
+        is under way, their time text has moved on. Finished rows show fixed times."""
+        proxy = self.model()
+        if not self.isVisible() or not isinstance(proxy, TaskFilterProxy):
+            return
+        source = proxy.sourceModel()
+        if not isinstance(source, TaskListModel):
+            return
+        viewport = self.viewport()
+        first = self.indexAt(QPoint(0, 0))
+        if not first.isValid():
+            return
+        mapped = proxy.is_filtering() or proxy.rowCount() != source.rowCount()
+        bottom = viewport.height()
+        for r in range(first.row(), proxy.rowCount()):
+            index = proxy.index(r, 0)
+            rect = self.visualRect(index)
+            if rect.top() >= bottom:
+                break
+            job = source.job_at(proxy.mapToSource(index).row() if mapped else r)
+            if job is not None and not job.is_final:
+                viewport.update(rect)
+
     def keyPressEvent(self, e: QKeyEvent) -> None:
         if e.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and self.currentIndex().isValid():
             self.activatedJob.emit(self.currentIndex().data(Roles.Job))
@@ -323,6 +347,7 @@ class TaskListPanel(QWidget):
         self.view.doubleClicked.connect(self._on_double_click)
         self.view.activatedJob.connect(self._activate)
         model.countChanged.connect(lambda _n: self.view.viewport().update())
+        model.timesChanged.connect(self.view.repaint_running_rows)
 
     # --- helpers ------------------------------------------------------------------------------
 

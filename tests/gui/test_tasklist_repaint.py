@@ -20,7 +20,7 @@ from pytestqt.qtbot import QtBot
 from kievideo.api.models import ProviderKind
 from kievideo.core.jobs import JobSpec, JobState
 from kievideo.ui.tasklist import TaskListPanel
-from kievideo.ui.taskmodel import TaskListModel
+from kievideo.ui.taskmodel import Roles, TaskListModel
 
 NOW = 1_800_000_000.0
 SPEC = JobSpec(ProviderKind.VEO, "veo3_fast", "a paper boat drifting down a rainy street")
@@ -33,11 +33,13 @@ class Paints(QObject):
 
     def __init__(self) -> None:
         super().__init__()
-        self.rects: list[QRect] = []
+        self.rects: list[QRect] = []  # each paint's bounding rectangle
+        self.parts: list[QRect] = []  # the rectangles of each paint's region
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if event.type() == QEvent.Type.Paint:
             self.rects.append(event.rect())  # type: ignore[attr-defined]
+            self.parts.extend(event.region())  # type: ignore[attr-defined]
         return False
 
 
@@ -49,21 +51,39 @@ def settle() -> None:
         QApplication.processEvents()
 
 
+class Clock:
+    """The model's clock, moved by the test."""
+
+    def __init__(self) -> None:
+        self.now = NOW
+
+    def __call__(self) -> float:
+        return self.now
+
+
 @pytest.fixture
-def shown(qtbot: QtBot) -> Iterator[tuple[TaskListPanel, FakeService, Paints]]:
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def shown(qtbot: QtBot, clock: Clock) -> Iterator[tuple[TaskListPanel, FakeService, Paints]]:
+    """Twelve rows, four on screen; every third job (job00, job03, ...) is done, the rest run."""
     svc = FakeService()
     for i in range(JOBS):  # job00 is the oldest: the bottom row
+        done = i % 3 == 0
         svc.put(
             make_job(
                 SPEC,
                 id=f"job{i:02d}",
                 created_at=NOW - 1000 + i,
-                state=JobState.RUNNING,
+                state=JobState.DONE if done else JobState.RUNNING,
                 submitted_at=NOW - 100,
                 started_at=NOW - 60,
+                finished_at=NOW - 30 if done else None,
             )
         )
-    panel = TaskListPanel(TaskListModel(svc, clock=lambda: NOW, tick_ms=10**8), None)
+    panel = TaskListPanel(TaskListModel(svc, clock=clock, tick_ms=10**8), None)
     qtbot.addWidget(panel)
     panel.resize(560, 60)
     panel.show()
@@ -115,3 +135,46 @@ def test_a_range_repaints_only_its_rows_on_screen(shown) -> None:
     shown_part = view.visualRect(view.model().index(2, 0)).united(view.visualRect(view.model().index(3, 0)))
     assert paints.rects and all(shown_part.contains(r) for r in paints.rects)
     assert any(r.intersects(view.visualRect(view.model().index(3, 0))) for r in paints.rects)
+
+
+def test_the_clock_tick_repaints_the_running_rows_on_screen(shown, clock) -> None:
+    """Each second the running rows' time text moves on: the rows on screen that run are
+    repainted (with the new time), the finished ones and those off screen are not."""
+    panel, _svc, paints = shown
+    view = panel.view
+    model = panel.model
+    rows = [view.visualRect(view.model().index(r, 0)) for r in range(ROWS_SHOWN)]
+    running = [r for r in range(ROWS_SHOWN) if not model.job_at(r).is_final]
+    done = [r for r in range(ROWS_SHOWN) if model.job_at(r).is_final]
+    assert running and done  # job11 and job10 run, job09 is done, job08 runs
+    before = view.viewport().grab().toImage()  # grab() paints too: forget those paints
+    paints.rects.clear()
+    paints.parts.clear()
+    clock.now += 5
+    model._tick()  # what its one-second timer does
+    settle()
+    assert paints.parts
+    ticked = list(paints.parts)
+    for r in running:
+        assert any(part.intersects(rows[r]) for part in ticked)
+    for r in done:
+        assert not any(part.intersects(rows[r]) for part in ticked)
+    after = view.viewport().grab().toImage()
+    for r in running:  # the row now shows the new time
+        assert after.copy(rows[r]) != before.copy(rows[r])
+    assert "running 1:05" in model.index(running[0]).data(Roles.TimeText)
+
+
+def test_no_tick_repaint_when_nothing_runs(shown) -> None:
+    panel, svc, paints = shown
+    for job in svc.jobs():
+        svc.put(dataclasses.replace(job, state=JobState.DONE, finished_at=NOW - 1))
+    panel.model.flush()
+    settle()
+    paints.rects.clear()
+    paints.parts.clear()
+    signals: list[bool] = []
+    panel.model.timesChanged.connect(lambda: signals.append(True))
+    panel.model._tick()
+    settle()
+    assert signals == [] and paints.rects == []
