@@ -101,6 +101,14 @@ def error_details(job: Job) -> str:
     return "\n".join(lines)
 
 
+def _source_rows(proxy: TaskFilterProxy, source: TaskListModel) -> Callable[[int], int]:
+    """Proxy row -> source row. With no filter the proxy passes every row through in order (it
+    never sorts), so the mapping (a Qt round trip a row) is skipped."""
+    if proxy.is_filtering() or proxy.rowCount() != source.rowCount():
+        return lambda r: proxy.mapToSource(proxy.index(r, 0)).row()
+    return lambda r: r
+
+
 class TaskView(QListView):
     """List view with an empty-state text and Delete/Enter keys."""
 
@@ -163,13 +171,12 @@ class TaskView(QListView):
         focus_bits = _FOCUS_BIT | (_EDITING_BIT if view_state == _EDITING else 0)
         hover_row = self._hover.row() if self._hover.isValid() else -1
         count = proxy.rowCount()
-        # With no filter the proxy passes every row through in order (it never sorts).
-        mapped = proxy.is_filtering() or count != source.rowCount()
+        to_source = _source_rows(proxy, source)
         rows: list[tuple[int, Any, tuple[int, int, int, int], int]] = []
         slow = 0
         r, bottom = first.row(), area.bottom()
         while r < count and y <= bottom:
-            src = proxy.mapToSource(proxy.index(r, 0)).row() if mapped else r
+            src = to_source(r)
             bits = _SELECTED_BIT if r in selected else 0
             if r == focus_row:
                 bits |= focus_bits
@@ -242,14 +249,13 @@ class TaskView(QListView):
         first = self.indexAt(QPoint(0, 0))
         if not first.isValid():
             return
-        mapped = proxy.is_filtering() or proxy.rowCount() != source.rowCount()
+        to_source = _source_rows(proxy, source)
         bottom = viewport.height()
         for r in range(first.row(), proxy.rowCount()):
-            index = proxy.index(r, 0)
-            rect = self.visualRect(index)
+            rect = self.visualRect(proxy.index(r, 0))
             if rect.top() >= bottom:
                 break
-            job = source.job_at(proxy.mapToSource(index).row() if mapped else r)
+            job = source.job_at(to_source(r))
             if job is not None and not job.is_final:
                 viewport.update(rect)
 

@@ -15,6 +15,16 @@ from kievideo.core import rules
 from kievideo.core.jobs import Job, JobKind, JobSpec, JobState
 
 
+class Clock:
+    """A clock the test moves by hand (``clock.now += 5``); called, it tells the time."""
+
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
 class FakeService:
     def __init__(self) -> None:
         self._jobs: dict[str, Job] = {}

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from gui_fakes import FakeService, make_job
+from gui_fakes import Clock, FakeService, make_job
 from PySide6.QtCore import QEvent, QItemSelectionModel, QModelIndex, QObject, QPoint, QPointF, Qt
 from PySide6.QtGui import QColor, QFont, QHoverEvent, QImage, QPainter, QPalette
 from PySide6.QtWidgets import (
@@ -41,16 +41,6 @@ SPEC = JobSpec(
 )
 
 
-class Clock:
-    """The service's clock, moved by the test."""
-
-    def __init__(self) -> None:
-        self.now = NOW
-
-    def __call__(self) -> float:
-        return self.now
-
-
 @pytest.fixture
 def thumb_png(tmp_path: Path, png_bytes: bytes) -> str:
     path = tmp_path / "thumb.png"
@@ -60,7 +50,7 @@ def thumb_png(tmp_path: Path, png_bytes: bytes) -> str:
 
 @pytest.fixture
 def clock() -> Clock:
-    return Clock()
+    return Clock(NOW)
 
 
 @pytest.fixture

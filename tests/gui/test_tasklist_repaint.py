@@ -12,7 +12,7 @@ import dataclasses
 from collections.abc import Iterator
 
 import pytest
-from gui_fakes import FakeService, make_job
+from gui_fakes import Clock, FakeService, make_job
 from PySide6.QtCore import QEvent, QObject, QRect
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
@@ -51,19 +51,9 @@ def settle() -> None:
         QApplication.processEvents()
 
 
-class Clock:
-    """The model's clock, moved by the test."""
-
-    def __init__(self) -> None:
-        self.now = NOW
-
-    def __call__(self) -> float:
-        return self.now
-
-
 @pytest.fixture
 def clock() -> Clock:
-    return Clock()
+    return Clock(NOW)
 
 
 @pytest.fixture
