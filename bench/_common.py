@@ -39,6 +39,7 @@ __all__ = [
     "SimProcess",
     "emit",
     "fmt",
+    "host_probe_ms",
     "hwm_kb",
     "machine",
     "median",
@@ -51,6 +52,7 @@ __all__ = [
     "rss_kb",
     "run_child",
     "start_sim",
+    "steal_pct",
     "timed",
 ]
 
@@ -60,8 +62,57 @@ _RESULTS: list[dict[str, Any]] = []
 # ---- machine and result lines ------------------------------------------------------------------
 
 
+def _cpu_jiffies() -> tuple[int, int] | None:
+    """(steal, total) of all CPUs, in clock ticks since boot (Linux ``/proc/stat``), else None."""
+    try:
+        with open("/proc/stat", encoding="ascii") as fh:
+            fields = fh.readline().split()
+    except OSError:
+        return None
+    if len(fields) < 9 or fields[0] != "cpu":
+        return None
+    ticks = [int(x) for x in fields[1:9]]  # user nice system idle iowait irq softirq steal
+    return ticks[7], sum(ticks)
+
+
+_last_cpu = _cpu_jiffies()
+_probe: tuple[float, float] | None = None  # (when, ms)
+
+#: iterations of :func:`host_probe_ms`'s loop: ~50-60 ms at this VM's usual speed
+PROBE_LOOPS = 200_000
+
+
+def host_probe_ms() -> float:
+    """Milliseconds for a fixed pure-Python loop, now: the host's speed at the moment.
+
+    This VM's speed drifts (other guests on the host): the same loop has taken from 0.5x to 1.7x
+    its usual time within an hour, and GUI latencies follow it. Each result line carries the
+    probe (cached for 10 s, results come in bursts) so a figure can be read against it."""
+    global _probe
+    now = time.monotonic()
+    if _probe is None or now - _probe[0] > 10:
+        t = time.perf_counter()
+        acc = 0
+        for i in range(PROBE_LOOPS):
+            acc += i * i
+        _probe = (now, (time.perf_counter() - t) * 1000)
+    return _probe[1]
+
+
+def steal_pct() -> float | None:
+    """Share of CPU time the hypervisor gave to other guests (``steal``), in %, since the previous
+    call (the first: since this module was imported). None where the system does not say."""
+    global _last_cpu
+    now = _cpu_jiffies()
+    before, _last_cpu = _last_cpu, now
+    if now is None or before is None or now[1] <= before[1]:
+        return None
+    return 100.0 * (now[0] - before[0]) / (now[1] - before[1])
+
+
 def machine() -> dict[str, Any]:
     """The fields every result line carries."""
+    steal = steal_pct()
     return {
         "cores": os.cpu_count(),
         "date": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
@@ -69,6 +120,9 @@ def machine() -> dict[str, Any]:
         "platform": platform.platform(terse=True),
         # other work on the machine: the figures of a loaded machine are not comparable
         "loadavg_1m": round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None,
+        # the host's state while the figure was measured (see host_probe_ms and steal_pct)
+        "steal_pct": None if steal is None else round(steal, 2),
+        "host_probe_ms": round(host_probe_ms(), 1),
     }
 
 
