@@ -290,7 +290,9 @@ class MainWindow(QMainWindow):
             if shortcut is not None:
                 self._shortcuts[a] = shortcut
             a.setObjectName(name)
-            a.triggered.connect(slot)
+            # triggered(bool checked): PySide6 hands ``checked`` to any slot that takes an
+            # argument, even an optional one, so the slot is called with none.
+            a.triggered.connect(lambda *_: slot())
             if icon_name:
                 self._icon_names[a] = icon_name
             return a

@@ -411,8 +411,13 @@ class TaskListPanel(QWidget):
         def add(text: str, slot: Callable[[], Any], icon_name: str, name: str) -> QAction:
             act = menu.addAction(icons.icon(icon_name), text)
             act.setObjectName(name)
-            act.triggered.connect(slot)
+            # triggered(bool checked): PySide6 hands ``checked`` to any slot that takes an
+            # argument, even an optional one, so the slot is called with none.
+            act.triggered.connect(lambda *_: slot())
             return act
+
+        def follow_up(kind: JobKind) -> Callable[[], Any]:
+            return lambda: self._spawn(self.follow_up(job, kind))
 
         done = job.state is JobState.DONE and bool(job.file_path)
         if done:
@@ -442,7 +447,7 @@ class TaskListPanel(QWidget):
                 text, icon_name, name = self.tr("Extend… (%1)"), "extend", "actExtend"
             act = add(
                 text.replace("%1", cost_text(cost)),
-                lambda k=kind: self._spawn(self.follow_up(job, k)),
+                follow_up(kind),
                 icon_name,
                 name,
             )

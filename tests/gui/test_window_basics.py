@@ -193,3 +193,46 @@ def test_close_before_the_event_loop_runs_is_remembered(qtbot, tmp_path):
     w.close()
     assert w.close_requested and w.isVisible() and not w._closing
     w._closed = True  # let pytest-qt's teardown close it for real
+
+
+def test_follow_up_menu_actions_request_their_own_kind(qtbot, qloop, tmp_path):
+    """Get 1080p / Get 4K / Extend from the task menu: each asks, then requests its own kind once.
+
+    QAction.triggered passes ``checked``: a slot written ``lambda k=kind: ...`` received False as
+    the kind, so every follow-up from the menu asked about, and requested, nothing sensible."""
+    from gui_fakes import make_job
+    from PySide6.QtWidgets import QInputDialog
+
+    from kievideo.core.jobs import JobKind, JobSpec
+
+    svc = FakeService()
+    w = make_window(qtbot, tmp_path, svc)
+    spec = JobSpec(provider=ProviderKind.VEO, model="veo3_fast", prompt="p", aspect_ratio="16:9")
+    done = svc.put(make_job(spec, state=JobState.DONE, file_path=str(tmp_path / "x.mp4"), task_id="T1"))
+
+    def children() -> list:
+        return [j for j in svc.jobs() if j.parent_id == done.id]
+
+    for name, kind in (("act1080p", JobKind.UPGRADE_1080P), ("act4k", JobKind.UPGRADE_4K)):
+        menu = w.tasks.build_menu(done)
+        act = next(a for a in menu.actions() if a.objectName() == name)
+        before = len(children())
+        act.trigger()
+        answer(qtbot, w, accept=True)
+        qtbot.waitUntil(lambda n=before: len(children()) == n + 1, timeout=3000)
+        assert children()[0].kind is kind
+
+    menu = w.tasks.build_menu(done)
+    next(a for a in menu.actions() if a.objectName() == "actExtend").trigger()
+    qtbot.waitUntil(lambda: w.findChild(QInputDialog, "askTextDialog") is not None, timeout=3000)
+    dlg = w.findChild(QInputDialog, "askTextDialog")
+    assert "Extend" in dlg.windowTitle()
+    dlg.setTextValue("the camera pulls back")
+    dlg.accept()
+    qtbot.waitUntil(lambda: len(children()) == 3, timeout=3000)
+    ext = children()[0]
+    assert ext.kind is JobKind.EXTEND and ext.spec.prompt == "the camera pulls back"
+    assert sorted(j.kind.value for j in children()) == sorted(
+        k.value for k in (JobKind.UPGRADE_1080P, JobKind.UPGRADE_4K, JobKind.EXTEND)
+    )
+    close_window(qtbot, w)
