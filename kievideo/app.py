@@ -475,7 +475,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     asyncio.set_event_loop(loop)
     try:
         with loop:
-            rc = loop.run_until_complete(
+            rc: int = loop.run_until_complete(
                 run(args, app, window, paths, settings, quit_after_paint=first_paint.announce)
             )
     finally:

@@ -39,10 +39,15 @@ class AppSettings:
     def __init__(self, qs: QSettings) -> None:
         self.qs = qs
 
+    def _text(self, key: str, default: str) -> str:
+        """A string setting (QSettings.value is typed ``object``; with ``str`` it converts)."""
+        v = self.qs.value(key, default, str)
+        return v if isinstance(v, str) else default
+
     # download folder (None: the platform library folder from core.paths)
     @property
     def library_dir(self) -> Path | None:
-        v = self.qs.value("library/dir", "", str)
+        v = self._text("library/dir", "")
         return Path(v) if v else None
 
     @library_dir.setter
@@ -59,7 +64,7 @@ class AppSettings:
 
     @property
     def polling(self) -> str:
-        v = self.qs.value("poll/mode", "normal", str)
+        v = self._text("poll/mode", "normal")
         return v if v in POLLING_MODES else "normal"
 
     @polling.setter
@@ -70,7 +75,7 @@ class AppSettings:
     def unified_profiles(self) -> list[UnifiedProfile]:
         import json  # not at module level: this module is imported before the first paint
 
-        raw = self.qs.value("unified/profiles", "[]", str)
+        raw = self._text("unified/profiles", "[]")
         try:
             items = json.loads(raw)
         except (TypeError, ValueError):

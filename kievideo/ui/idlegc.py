@@ -29,8 +29,13 @@ class IdleCollector(QObject):
     def start(self) -> None:
         if self._before is None:
             self._before = before = heap.take_over()
-            # Deleted with its parent (the window) while started: CPython has them again.
-            self.destroyed.connect(lambda *_: heap.taken_over() and heap.give_back(before))
+
+            def give_back(*_: object) -> None:
+                # Deleted with its parent (the window) while started: CPython has them again.
+                if heap.taken_over():
+                    heap.give_back(before)
+
+            self.destroyed.connect(give_back)
             self._timer.start()
 
     def stop(self) -> None:

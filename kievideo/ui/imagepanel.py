@@ -261,6 +261,13 @@ class ThumbListView(QListView):
         drag.exec(Qt.DropAction.MoveAction)
 
     def dragEnterEvent(self, e: QDragEnterEvent) -> None:
+        self._judge_drag(e)
+
+    def dragMoveEvent(self, e: QDragMoveEvent) -> None:
+        self._judge_drag(e)
+
+    def _judge_drag(self, e: QDragMoveEvent) -> None:
+        """Accept a row being moved or images being dropped (enter and move alike)."""
         if e.mimeData().hasFormat(ROW_MIME) or _has_image_payload(e.mimeData()):
             e.setDropAction(
                 Qt.DropAction.MoveAction if e.mimeData().hasFormat(ROW_MIME) else Qt.DropAction.CopyAction
@@ -268,9 +275,6 @@ class ThumbListView(QListView):
             e.accept()
         else:
             e.ignore()
-
-    def dragMoveEvent(self, e: QDragMoveEvent) -> None:
-        self.dragEnterEvent(e)
 
     def dropEvent(self, e: QDropEvent) -> None:
         md = e.mimeData()
@@ -562,7 +566,8 @@ class ImagePanel(QWidget):
 
         def save() -> bool:
             target.parent.mkdir(parents=True, exist_ok=True)
-            return img.save(str(target), "PNG")
+            # PySide6 6.12's stub says bytes for the format, but the binding takes only a str
+            return bool(img.save(str(target), "PNG"))  # type: ignore[call-overload]
 
         ok = await loop.run_in_executor(None, save)
         if not ok:
@@ -573,14 +578,18 @@ class ImagePanel(QWidget):
     # --- drops on the panel itself (outside the list) ---------------------------------------
 
     def dragEnterEvent(self, e: QDragEnterEvent) -> None:
+        self._judge_drag(e)
+
+    def dragMoveEvent(self, e: QDragMoveEvent) -> None:
+        self._judge_drag(e)
+
+    def _judge_drag(self, e: QDragMoveEvent) -> None:
+        """Accept images being dropped (enter and move alike)."""
         if _has_image_payload(e.mimeData()):
             e.setDropAction(Qt.DropAction.CopyAction)
             e.accept()
         else:
             e.ignore()
-
-    def dragMoveEvent(self, e: QDragMoveEvent) -> None:
-        self.dragEnterEvent(e)
 
     def dropEvent(self, e: QDropEvent) -> None:
         if _has_image_payload(e.mimeData()):

@@ -232,7 +232,7 @@ class MainWindow(QMainWindow):
         if clock is not None:
             self.model.set_clock(clock.time)
         self.model.set_source(service)
-        self.tasks.actions = service
+        self.tasks.task_actions = service
         store = getattr(service, "store", None)
         if store is not None and hasattr(store, "last_change"):
             self._deleted_mark = store.last_change()
@@ -305,9 +305,7 @@ class MainWindow(QMainWindow):
         )
         self.act_logs = act(self.tr("Show logs"), "logs", self.show_logs, None, "actLogs")
         self.act_quit = act(self.tr("Quit"), None, self.close, QKeySequence.StandardKey.Quit, "actQuit")
-        self.act_paste = act(
-            self.tr("Paste image"), "paste", lambda: self._built and self.images.paste(), None, "actPaste"
-        )
+        self.act_paste = act(self.tr("Paste image"), "paste", self._paste_image, None, "actPaste")
         self.act_settings = act(
             self.tr("Settings…"),
             "settings",
@@ -326,10 +324,18 @@ class MainWindow(QMainWindow):
         self.act_play = act(
             self.tr("Play/pause"),
             "play",
-            lambda: self._built and self.player.toggle_play(),
+            self._toggle_play,
             None,
             "actPlayPause",
         )
+
+    def _paste_image(self) -> None:
+        if self._built:  # the panels come after the frame (deferred start-up)
+            self.images.paste()
+
+    def _toggle_play(self) -> None:
+        if self._built:
+            self.player.toggle_play()
 
     def _build_menus(self) -> None:
         mb = self.menuBar()
@@ -671,7 +677,7 @@ class MainWindow(QMainWindow):
 
     # --- async plumbing ---------------------------------------------------------------------------
 
-    def _spawn(self, coro: Any) -> asyncio.Task[Any]:
+    def _spawn(self, coro: Awaitable[Any]) -> asyncio.Task[Any]:
         import asyncio
 
         task = asyncio.ensure_future(coro)
@@ -744,5 +750,10 @@ class MainWindow(QMainWindow):
         if self._closed:
             return
         fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self.shutdownFinished.connect(lambda: fut.done() or fut.set_result(None))
+
+        def finished() -> None:
+            if not fut.done():
+                fut.set_result(None)
+
+        self.shutdownFinished.connect(finished)
         await fut

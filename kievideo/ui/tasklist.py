@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -157,7 +157,8 @@ class TaskView(QListView):
         first = self.indexAt(area.topLeft())
         if not first.isValid():
             return False
-        x, y, width, height = self.visualRect(first).getRect()
+        first_rect = self.visualRect(first)
+        x, y, width, height = first_rect.x(), first_rect.y(), first_rect.width(), first_rect.height()
         if height <= 0:
             return False
         # QListView gives a row at most the width of its contents or viewport, whichever is wider.
@@ -207,7 +208,7 @@ class TaskView(QListView):
         self,
         top_left: QModelIndex | QPersistentModelIndex,
         bottom_right: QModelIndex | QPersistentModelIndex,
-        roles: list[int] | None = None,
+        roles: Sequence[int] = (),
     ) -> None:
         """Repaint the changed rows that are on screen, and nothing else.
 
@@ -222,7 +223,7 @@ class TaskView(QListView):
         none: its rows are not editable) and the accessibility notice, so with an assistive
         technology listening, Qt's handler runs as before."""
         if QAccessible.isActive():
-            super().dataChanged(top_left, bottom_right, roles or [])
+            super().dataChanged(top_left, bottom_right, list(roles))
             return
         if not self.isVisible() or not top_left.isValid() or not bottom_right.isValid():
             return
@@ -308,7 +309,7 @@ class TaskListPanel(QWidget):
         super().__init__(parent)
         self.setObjectName("taskListPanel")
         self.model = model
-        self.actions = actions
+        self.task_actions = actions
         self._tasks: set[asyncio.Task[Any]] = set()
         self._busy_jobs: set[str] = set()  # paid follow-ups in flight per job (no double request)
 
@@ -395,7 +396,7 @@ class TaskListPanel(QWidget):
         else:
             self.message.emit(self.tr("This task has no video yet."))
 
-    def _spawn(self, coro: Any) -> asyncio.Task[Any]:
+    def _spawn(self, coro: Awaitable[Any]) -> asyncio.Task[Any]:
         task = asyncio.ensure_future(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -504,17 +505,17 @@ class TaskListPanel(QWidget):
             QDesktopServices.openUrl(QUrl.fromLocalFile(str(Path(job.file_path).parent)))
 
     def _stop(self, job: Job) -> None:
-        if self.actions is not None:
-            self.actions.stop_watching(job.id)
+        if self.task_actions is not None:
+            self.task_actions.stop_watching(job.id)
             self.message.emit(self.tr("Stopped watching. The provider may still finish (and bill) the task."))
 
     def _resume(self, job: Job) -> None:
-        if self.actions is not None:
-            self.actions.resume_watching(job.id)
+        if self.task_actions is not None:
+            self.task_actions.resume_watching(job.id)
 
     async def follow_up(self, job: Job, kind: JobKind) -> Job | None:
         """1080p / 4K / extend: ask (with the cost), then one request."""
-        if self.actions is None or job.id in self._busy_jobs:
+        if self.task_actions is None or job.id in self._busy_jobs:
             return None
         self._busy_jobs.add(job.id)  # before the first await: a second menu click is ignored
         try:
@@ -527,7 +528,7 @@ class TaskListPanel(QWidget):
                 )
                 if not prompt or not prompt.strip():
                     return None
-                child = self.actions.extend(job.id, prompt.strip())
+                child = self.task_actions.extend(job.id, prompt.strip())
             else:
                 ok = await dialogs.confirm(
                     self,
@@ -537,7 +538,7 @@ class TaskListPanel(QWidget):
                 )
                 if not ok:
                     return None
-                child = self.actions.upgrade(job.id, kind)
+                child = self.task_actions.upgrade(job.id, kind)
             self.submitted.emit(child)
             return child
         except rules.SpecError as exc:
@@ -550,7 +551,7 @@ class TaskListPanel(QWidget):
         return None
 
     async def retry(self, job: Job) -> Job | None:
-        if self.actions is None or job.id in self._busy_jobs:
+        if self.task_actions is None or job.id in self._busy_jobs:
             return None
         self._busy_jobs.add(job.id)
         try:
@@ -570,7 +571,7 @@ class TaskListPanel(QWidget):
             )
             if not ok:
                 return None
-            new = self.actions.retry(job.id)
+            new = self.task_actions.retry(job.id)
             self.submitted.emit(new)
             return new
         except rules.SpecError as exc:
@@ -583,7 +584,7 @@ class TaskListPanel(QWidget):
         return None
 
     async def remove(self, job: Job, *, delete_file: bool) -> None:
-        if self.actions is None:
+        if self.task_actions is None:
             return
         if delete_file:
             ok = await dialogs.confirm(
@@ -595,7 +596,7 @@ class TaskListPanel(QWidget):
             )
             if not ok:
                 return
-        await self.actions.remove(job.id, delete_file=delete_file)
+        await self.task_actions.remove(job.id, delete_file=delete_file)
         self.model.remove_job(job.id)
         self.message.emit(self.tr("Task removed."))
 

@@ -26,10 +26,11 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from PySide6.QtCore import (
     QAbstractListModel,
+    QByteArray,
     QModelIndex,
     QObject,
     QPersistentModelIndex,
@@ -41,6 +42,10 @@ from PySide6.QtCore import (
 
 from kievideo.core.jobs import Job, JobState
 from kievideo.ui.style import fmt_clock, kind_label, provider_label, state_label, tr
+
+if TYPE_CHECKING:
+    from kievideo.core.service import TaskService
+    from kievideo.core.store import TaskStore
 
 ModelIndex = QModelIndex | QPersistentModelIndex
 
@@ -71,9 +76,9 @@ class StorePager:
     may run in an executor.
     """
 
-    def __init__(self, service: Any) -> None:
+    def __init__(self, service: TaskService) -> None:
         self._service = service
-        self._store = service.store
+        self._store: TaskStore = service.store
 
     def page(self, floor: float | None, ties: int, limit: int) -> list[Job]:
         """Jobs created at or before ``floor`` (all when None), newest first: ``ties`` already
@@ -655,18 +660,18 @@ class TaskListModel(QAbstractListModel):
         label = tr("%1 of “%2”").replace("%1", kind_label(job.kind))
         return label.replace("%2", excerpt(parent.spec.prompt, 28))
 
-    def roleNames(self) -> dict[int, bytes]:
+    def roleNames(self) -> dict[int, QByteArray]:
         names = dict(super().roleNames())
         names.update(
             {
-                Roles.Job: b"job",
-                Roles.JobId: b"jobId",
-                Roles.State: b"state",
-                Roles.Depth: b"depth",
-                Roles.TimeText: b"timeText",
-                Roles.SearchText: b"searchText",
-                Roles.ParentLabel: b"parentLabel",
-                Roles.Paint: b"paint",
+                Roles.Job: QByteArray(b"job"),
+                Roles.JobId: QByteArray(b"jobId"),
+                Roles.State: QByteArray(b"state"),
+                Roles.Depth: QByteArray(b"depth"),
+                Roles.TimeText: QByteArray(b"timeText"),
+                Roles.SearchText: QByteArray(b"searchText"),
+                Roles.ParentLabel: QByteArray(b"parentLabel"),
+                Roles.Paint: QByteArray(b"paint"),
             }
         )
         return names

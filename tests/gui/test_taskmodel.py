@@ -46,6 +46,15 @@ def test_model_passes_qtmodeltester(qtmodeltester, qtbot):
     model.detach()
 
 
+def test_role_names_keep_qts_and_add_the_models_own(qtbot):
+    model = TaskListModel(_service_with_jobs(), throttle_ms=1)
+    names = {role: bytes(name.data()) for role, name in model.roleNames().items()}
+    assert names[0] == b"display"  # Qt.DisplayRole, from the base class
+    assert names[Roles.Job] == b"job" and names[Roles.TimeText] == b"timeText"
+    assert names[Roles.Paint] == b"paint"
+    model.detach()
+
+
 def test_children_follow_their_parent_newest_first():
     svc = _service_with_jobs()
     model = TaskListModel(svc)
