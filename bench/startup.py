@@ -10,15 +10,16 @@ it prints the first-paint time, finishes starting up, then closes):
 
 Time = from just before ``exec`` (``time.time()`` in this process) to the ``KIEVIDEO_FIRST_PAINT``
 timestamp the child prints. One warm-up run each (page cache), then ``--runs`` rounds running every
-variant once, the order rotating each round.
+variant once, in each of the six orders in turn: every variant is first, second and third, and
+follows each of the others, equally often (with a multiple of 6 rounds).
 
 The ratios are paired: each round gives its own ratio (history / empty, empty / bare) from starts
 a few seconds apart, and the result is the median of those per-round ratios. A single start here
 moves by +-50 ms (10 % of a start) with the host's speed, which drifts over tens of seconds; the
 ratio of the medians mixed starts from different minutes and swung between 0.90x and 1.13x on
 unchanged code, while starts of the same round share the host's state. Per-round ratios still
-spread by about +-0.17 (one start against one start), so 16 rounds: the median of 16 moves by
-about 0.05, half the 1.1x target's margin (12 rounds: 0.06). The per-variant medians
+spread by about +-0.17 (one start against one start), so 18 rounds: the median of 18 moves by
+about 0.05, half the 1.1x target's margin (8 rounds: 0.08). The per-variant medians
 and the spread (quartiles) of the per-round ratios are in the details.
 
 Targets (issue): app (empty) <= 1.6 x bare; history <= 1.1 x empty.
@@ -26,12 +27,13 @@ Also reported: imports alone (``kievideo.app``'s GUI modules vs ``PySide6.QtWidg
 time to process exit: for the app that includes finishing the start-up (service, task list) after
 the first paint, then the normal shutdown - an upper bound of "ready".
 
-Run: ``python -m bench.startup [--runs 16] [--tasks 10000]``.
+Run: ``python -m bench.startup [--runs 18] [--tasks 10000]``.
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import shutil
 import subprocess
@@ -100,7 +102,7 @@ def paired_ratios(num: list[dict[str, float] | None], den: list[dict[str, float]
 def main(argv: list[str] | None = None) -> int:
     """Measure the three variants interleaved and print the result lines."""
     ap = argparse.ArgumentParser(prog="python -m bench.startup", description=__doc__.splitlines()[0])
-    ap.add_argument("--runs", type=int, default=16)
+    ap.add_argument("--runs", type=int, default=18)
     ap.add_argument("--tasks", type=int, default=10_000)
     args = ap.parse_args(argv)
     env = _env()
@@ -116,9 +118,9 @@ def main(argv: list[str] | None = None) -> int:
         for v in variants.values():  # warm-up: page cache, .pyc, the empty store's schema
             run_once(v, env)
         rounds: dict[str, list[dict[str, float] | None]] = {k: [] for k in variants}
-        names = list(variants)
+        orders = list(itertools.permutations(variants))
         for i in range(args.runs):
-            for name in names[i % 3 :] + names[: i % 3]:
+            for name in orders[i % len(orders)]:
                 rounds[name].append(run_once(variants[name], env))
         imports = {
             "import_gui_modules_ms": import_ms(
