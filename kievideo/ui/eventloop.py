@@ -34,6 +34,7 @@ import contextvars
 import heapq
 import math
 import os
+import sys
 import time
 from collections.abc import Callable
 from typing import Any
@@ -106,7 +107,34 @@ class AppEventLoop(qasync.QEventLoop):  # type: ignore[misc]
         self._kv_deadline_timer.setTimerType(Qt.TimerType.PreciseTimer)
         self._kv_deadline_timer.timeout.connect(self._kv_on_deadline)
         self._kv_armed_for = math.inf  # the deadline the deadline timer is set for
+        self._kv_saved_agen_hooks: Any = None
         super().__init__(app, already_running=already_running)
+
+    # ---- async generators ---------------------------------------------------------------------
+
+    def _before_run_forever(self) -> None:
+        """Install asyncio's async-generator hooks while the loop runs, as
+        ``BaseEventLoop.run_forever`` does and qasync's does not.
+
+        Without them, an async generator left suspended (a download cancelled in the middle of
+        a response body leaves httpcore's body iterator so) is finished by the garbage collector,
+        outside any task: its clean-up code cannot await, and httpcore's fails with anyio's
+        "cannot create weak reference to 'NoneType' object" (no current task). With them, the
+        collector hands the generator to the loop, which closes it in a task of its own."""
+        super()._before_run_forever()
+        if self._kv_saved_agen_hooks is None:
+            self._kv_saved_agen_hooks = sys.get_asyncgen_hooks()
+            sys.set_asyncgen_hooks(
+                firstiter=self._asyncgen_firstiter_hook, finalizer=self._asyncgen_finalizer_hook
+            )
+
+    def _after_run_forever(self) -> None:
+        try:
+            super()._after_run_forever()
+        finally:
+            if self._kv_saved_agen_hooks is not None:
+                sys.set_asyncgen_hooks(*self._kv_saved_agen_hooks)
+                self._kv_saved_agen_hooks = None
 
     # ---- scheduling -------------------------------------------------------------------------
 

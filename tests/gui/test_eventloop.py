@@ -7,6 +7,7 @@ is never stopped or closed, see conftest), on the one QApplication of the sessio
 from __future__ import annotations
 
 import asyncio
+import sys
 import threading
 import time
 from collections.abc import Awaitable, Callable, Iterator
@@ -229,3 +230,39 @@ def test_close_stops_everything(qapp: QApplication) -> None:
         lp.call_soon(ran.append, "closed")
     qapp.processEvents()
     assert ran == []
+
+
+def test_an_abandoned_async_generator_is_closed_in_a_task(loop: AppEventLoop) -> None:
+    """asyncio's async-generator hooks are installed while the loop runs: a generator left
+    suspended and then collected is closed by the loop, in a task, so its clean-up may await."""
+    import gc
+
+    cleaned: list[bool] = []
+    unraisable: list[Any] = []
+
+    async def body() -> Any:
+        try:
+            yield 1
+            yield 2
+        finally:
+            await asyncio.sleep(0)  # clean-up that awaits, as httpcore's does
+            cleaned.append(asyncio.current_task() is not None)
+
+    async def main() -> None:
+        gen = body()
+        assert await gen.__anext__() == 1
+        del gen  # abandoned mid-way, like a body iterator of a cancelled download
+        gc.collect()
+        for _ in range(20):
+            if cleaned:
+                break
+            await asyncio.sleep(0)
+
+    old_hook = sys.unraisablehook
+    sys.unraisablehook = unraisable.append
+    try:
+        run(loop, main)
+    finally:
+        sys.unraisablehook = old_hook
+    assert cleaned == [True]
+    assert unraisable == []
