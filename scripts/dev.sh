@@ -56,7 +56,7 @@ case "${1:-}" in
     shift
     export QT_QPA_PLATFORM=offscreen
     echo "== ruff"; "$VENV/bin/ruff" check kievideo tests bench
-    echo "== mypy (strict on api/ and core/, the defaults elsewhere)"; "$VENV/bin/mypy" kievideo
+    echo "== mypy (strict, the whole package)"; "$VENV/bin/mypy" kievideo
     echo "== pytest"
     # The real Secret Service keyring test needs a D-Bus session with an unlocked gnome-keyring;
     # scripts/with-keyring.sh provides one and runs pytest inside it.
