@@ -116,11 +116,12 @@ class AppEventLoop(qasync.QEventLoop):  # type: ignore[misc]
         """Install asyncio's async-generator hooks while the loop runs, as
         ``BaseEventLoop.run_forever`` does and qasync's does not.
 
-        Without them, an async generator left suspended (a download cancelled in the middle of
-        a response body leaves httpcore's body iterator so) is finished by the garbage collector,
-        outside any task: its clean-up code cannot await, and httpcore's fails with anyio's
-        "cannot create weak reference to 'NoneType' object" (no current task). With them, the
-        collector hands the generator to the loop, which closes it in a task of its own."""
+        Without them, an async generator left suspended is finished by the garbage collector,
+        wherever it happens to run, often outside any task: its clean-up code cannot await, and
+        httpcore's fails there with anyio's "cannot create weak reference to 'NoneType' object"
+        (no current task). Seen at the end of bench.responsiveness's load phase, where the loop
+        stops while tasks are still streaming response bodies. With the hooks, the collector
+        hands the generator to the loop, which closes it in a task of its own."""
         super()._before_run_forever()
         if self._kv_saved_agen_hooks is None:
             self._kv_saved_agen_hooks = sys.get_asyncgen_hooks()
