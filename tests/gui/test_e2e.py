@@ -108,3 +108,118 @@ def test_aleph_video_to_video(studio: Studio):
     assert final.state is JobState.DONE, final.error_message
     duration, frames = studio.play_row(job.id)
     assert duration >= 1900 and frames
+
+
+def _menu_action(studio: Studio, job_id: str, name: str):
+    menu = studio.window.tasks.build_menu(studio.row_job(job_id))
+    return next(a for a in menu.actions() if a.objectName() == name)
+
+
+def _requests(studio: Studio, route: str) -> list:
+    return [e for e in studio.sim.journal if e.route == route]
+
+
+def test_paid_follow_ups_from_the_task_menu_send_one_request_each(studio: Studio):
+    """Get 1080p from a finished row's menu, clicked twice: one confirmation, one child task that
+    finishes with its own file. Get 4K: cancelled, nothing is sent; confirmed (clicked twice),
+    exactly one paid request."""
+    w = studio.window
+    w.prompt.prompt.setPlainText("a lighthouse at dusk, slow pan")
+    studio.generate()
+    job = studio.wait_new_job()
+    assert studio.wait_final(job.id).state is JobState.DONE
+
+    act = _menu_action(studio, job.id, "act1080p")
+    act.trigger()
+    act.trigger()  # a second click while the first asks: ignored
+    studio.answer(accept=True)
+    studio.qtbot.waitUntil(lambda: w.model.rowCount() == 2, timeout=5000)
+    child = next(j for j in studio.service.jobs() if j.parent_id == job.id)
+    final = studio.wait_final(child.id)
+    assert final.state is JobState.DONE, final.error_message
+    assert Path(final.file_path).is_file() and final.file_path != studio.service.get(job.id).file_path
+    assert len(_requests(studio, "veo.get_1080p")) >= 1  # polled until ready: GETs, free
+    assert len([j for j in studio.service.jobs() if j.parent_id == job.id]) == 1
+
+    _menu_action(studio, job.id, "act4k").trigger()
+    studio.answer(accept=False)
+    studio.qtbot.waitUntil(lambda: job.id not in w.tasks._busy_jobs, timeout=3000)
+    assert _requests(studio, "veo.get_4k") == []
+    assert len([j for j in studio.service.jobs() if j.parent_id == job.id]) == 1
+
+    act = _menu_action(studio, job.id, "act4k")
+    act.trigger()
+    act.trigger()
+    studio.answer(accept=True)
+    studio.qtbot.waitUntil(lambda: w.model.rowCount() == 3, timeout=5000)
+    four_k = next(j for j in studio.service.jobs() if j.parent_id == job.id and j.id != child.id)
+    studio.qtbot.waitUntil(lambda: studio.service.get(four_k.id).task_id is not None, timeout=5000)
+    posts = [e for e in _requests(studio, "veo.get_4k") if e.method == "POST"]
+    assert len(posts) == 1  # the paid request, once
+
+
+def test_remove_and_delete_the_file_from_the_task_menu(studio: Studio):
+    """Cancelled, the row and the video stay; confirmed, both go (and the store forgets the task),
+    while "Remove from list" on another task keeps its video on disk."""
+    w = studio.window
+    jobs = []
+    for prompt in ("a red kite over a field", "a blue kite over the sea"):
+        w.prompt.prompt.setPlainText(prompt)
+        studio.generate()
+        jobs.append(studio.wait_new_job(before=len(jobs)))
+    done = [studio.wait_final(j.id) for j in jobs]
+    assert all(d.state is JobState.DONE for d in done)
+    keep, delete = done
+    assert Path(keep.file_path).is_file() and Path(delete.file_path).is_file()
+
+    _menu_action(studio, delete.id, "actRemoveFile").trigger()
+    studio.answer(accept=False)
+    studio.qtbot.wait_until(lambda: not w.tasks._tasks, timeout=3000)
+    assert Path(delete.file_path).is_file() and w.model.rowCount() == 2
+
+    _menu_action(studio, delete.id, "actRemoveFile").trigger()
+    studio.answer(accept=True)
+    studio.qtbot.waitUntil(lambda: w.model.rowCount() == 1, timeout=5000)
+    assert not Path(delete.file_path).exists()
+    assert studio.store.get(delete.id) is None
+
+    _menu_action(studio, keep.id, "actRemove").trigger()  # no question: nothing is lost
+    studio.qtbot.waitUntil(lambda: w.model.rowCount() == 0, timeout=5000)
+    assert Path(keep.file_path).is_file()
+    assert studio.store.get(keep.id) is None
+
+
+def test_stop_and_resume_watching_from_the_task_menu(qtbot, qloop, sim_factory, tmp_path):
+    """Stop watching a task under way: the row says so and it is no longer polled; the
+    provider may still finish it. Resume watching: it is polled again and its video arrives."""
+    sim = sim_factory(speed=1.0, credits=100_000)  # the provider's clock moves only by advance()
+    studio = open_studio(qtbot, sim, tmp_path)
+    try:
+        w = studio.window
+        w.prompt.prompt.setPlainText("a tram in the rain")
+        studio.generate()
+        job = studio.wait_new_job()
+        qtbot.waitUntil(lambda: studio.service.get(job.id).task_id is not None, timeout=5000)
+        qtbot.waitUntil(lambda: len(_requests(studio, "veo.record_info")) >= 1, timeout=5000)
+
+        messages: list[str] = []
+        w.tasks.message.connect(messages.append)
+        _menu_action(studio, job.id, "actStop").trigger()
+        assert studio.service.get(job.id).state is JobState.STOPPED
+        assert messages and "may still finish" in messages[-1]
+        assert not studio.service.scheduler.watching(job.id)  # no more status requests
+        sim.advance(3600)  # the provider finishes it meanwhile
+        # A status request already in flight at the stop finishes but is not followed up.
+        qtbot.waitUntil(
+            lambda: all(e.status is not None for e in _requests(studio, "veo.record_info")), timeout=3000
+        )
+        assert studio.row_job(job.id).state is JobState.STOPPED
+        assert studio.service.get(job.id).file_path is None
+
+        _menu_action(studio, job.id, "actResume").trigger()
+        final = studio.wait_final(job.id)
+        assert final.state is JobState.DONE, final.error_message
+        assert Path(final.file_path).is_file()
+        assert len(sim.creates()) == 1
+    finally:
+        close_studio(studio)

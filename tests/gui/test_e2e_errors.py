@@ -174,3 +174,35 @@ def test_simulator_stops_mid_task_then_comes_back(studio: Studio):
     assert "last_error" not in final.extra
     assert len(sim.creates()) == 1  # never re-sent
     studio.qtbot.waitUntil(lambda: studio.row_job(job.id).state is JobState.DONE, timeout=3000)
+
+
+def test_retry_from_the_menu_asks_then_sends_one_new_create(studio: Studio):
+    """A failed task's "Retry as a new task": cancelled, nothing is sent; confirmed (clicked twice
+    while it asks), exactly one new paid request and one new row."""
+    w = studio.window
+    w.prompt.prompt.setPlainText("a REJECT scene")
+    studio.generate()
+    job = studio.wait_new_job()
+    assert studio.wait_final(job.id).state is JobState.FAILED
+    assert len(paid_requests(studio)) == 1
+
+    def retry_action():
+        menu = w.tasks.build_menu(studio.row_job(job.id))
+        return next(a for a in menu.actions() if a.objectName() == "actRetry")
+
+    retry_action().trigger()
+    box = studio.answer(accept=False)
+    assert "NEW paid request" in box.informativeText()
+    studio.qtbot.waitUntil(lambda: job.id not in w.tasks._busy_jobs, timeout=3000)
+    assert len(paid_requests(studio)) == 1 and w.model.rowCount() == 1
+
+    act = retry_action()
+    act.trigger()
+    act.trigger()  # ignored while the first asks
+    studio.answer(accept=True)
+    studio.qtbot.waitUntil(lambda: w.model.rowCount() == 2, timeout=5000)
+    new = next(j for j in studio.service.jobs() if j.id != job.id)
+    assert new.spec.prompt == "a REJECT scene"
+    studio.wait_final(new.id)
+    assert len(paid_requests(studio)) == 2
+    assert w.model.rowCount() == 2
