@@ -223,3 +223,44 @@ def test_stop_and_resume_watching_from_the_task_menu(qtbot, qloop, sim_factory, 
         assert len(sim.creates()) == 1
     finally:
         close_studio(studio)
+
+
+def test_reuse_settings_from_the_task_menu_fills_both_panels(studio: Studio, image_files):
+    w = studio.window
+    assert w.prompt.set_mode(Mode.FRAMES)
+    drop_files(w.images, image_files[:2])
+    studio.qtbot.waitUntil(lambda: w.images.count() == 2, timeout=3000)
+    w.prompt.prompt.setPlainText("from the first frame to the last")
+    studio.generate()
+    job = studio.wait_new_job()
+    studio.wait_final(job.id)
+    sources = w.images.sources()
+    w.images.set_sources([])
+    w.prompt.prompt.setPlainText("something else")
+    assert w.prompt.set_mode(Mode.TEXT)
+
+    _menu_action(studio, job.id, "actReuse").trigger()
+    assert w.prompt.prompt.toPlainText() == "from the first frame to the last"
+    assert w.prompt.spec().mode is Mode.FRAMES
+    assert w.images.sources() == sources and len(sources) == 2
+
+
+def test_a_task_deleted_by_the_cli_leaves_the_window_list(studio: Studio):
+    """kievideo-cli and the window share the task store: a task the CLI removes goes from the
+    window's list at its next look at the store (no full re-read)."""
+    from kievideo.core.store import TaskStore
+
+    w = studio.window
+    w.prompt.prompt.setPlainText("a paper plane over a city")
+    studio.generate()
+    job = studio.wait_new_job()
+    studio.wait_final(job.id)
+    assert w._store_timer is not None
+    w._store_timer.setInterval(20)  # the window looks every 3 s: sooner here
+    other = TaskStore(studio.paths.db_path)  # what the CLI opens
+    try:
+        assert other.delete(job.id)
+    finally:
+        other.close()
+    studio.qtbot.waitUntil(lambda: w.model.rowCount() == 0, timeout=5000)
+    assert studio.service.get(job.id) is None
