@@ -286,9 +286,10 @@ class ThumbListView(QListView):
             if rows and isinstance(model, ImageListModel):
                 model.move(rows[0], dst)
                 self.setCurrentIndex(model.index(dst))
-            # CopyAction: tell QDrag nothing has to be removed at the source.
-            e.setDropAction(Qt.DropAction.CopyAction)
-            e.accept()
+            # The drag is ours (startDrag): it offers MoveAction only and ignores the result, so
+            # the moved row is never deleted at the source. (A CopyAction set here was ignored:
+            # a drop action must be one the drag offers.)
+            e.acceptProposedAction()
             return
         if _has_image_payload(md):
             e.setDropAction(Qt.DropAction.CopyAction)

@@ -6,7 +6,7 @@ import warnings
 from pathlib import Path
 
 from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
-from PySide6.QtGui import QDragEnterEvent, QDropEvent, QGuiApplication, QImage
+from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent, QGuiApplication, QImage
 from PySide6.QtMultimedia import QMediaPlayer, QVideoSink
 from PySide6.QtWidgets import QApplication
 
@@ -114,6 +114,62 @@ def test_drop_two_images_then_reorder(qtbot, qloop, image_files):
     panel.view.setCurrentIndex(panel.model.index(0))
     qtbot.keyClick(panel.view, Qt.Key.Key_Delete)
     assert panel.count() == 1
+
+
+def _drag_onto(view, md: QMimeData, pos: QPoint, action: Qt.DropAction) -> QDropEvent:
+    """DragEnter, DragMove and Drop at ``pos`` of an item view's viewport (where Qt sends them)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        enter = QDragEnterEvent(pos, action, md, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+        QApplication.sendEvent(view.viewport(), enter)
+        assert enter.isAccepted()
+        move = QDragMoveEvent(pos, action, md, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+        QApplication.sendEvent(view.viewport(), move)
+        assert move.isAccepted()
+    drop = QDropEvent(QPointF(pos), action, md, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(view.viewport(), drop)
+    return drop
+
+
+def test_frames_reordered_by_dragging_in_the_list_and_by_the_arrow_buttons(qtbot, qloop, image_files):
+    """First and last frame swap places when the first thumbnail is dragged onto the second
+    (nothing is lost or doubled), and back with the arrow buttons."""
+    panel = ImagePanel()
+    qtbot.addWidget(panel)
+    panel.show()
+    qtbot.waitExposed(panel)
+    panel.set_mode(Mode.FRAMES)
+    drop_files(panel, image_files)
+    qtbot.waitUntil(lambda: panel.count() == 2, timeout=3000)
+    view, model = panel.view, panel.model
+    md = model.mimeData([model.index(0)])
+    target = view.visualRect(model.index(1)).center()
+    drop = _drag_onto(view, md, target, Qt.DropAction.MoveAction)  # what startDrag offers
+    assert drop.isAccepted()
+    assert [Path(s).name for s in panel.sources()] == ["last.png", "first.png"] and panel.count() == 2
+    assert model.index(0).data() == "First" and view.currentIndex().row() == 1
+
+    panel.left_btn.click()  # the selected image (first.png, now second) one place to the left
+    assert [Path(s).name for s in panel.sources()] == ["first.png", "last.png"]
+    assert view.currentIndex().row() == 0
+    panel.left_btn.click()  # already first: nothing moves
+    assert [Path(s).name for s in panel.sources()] == ["first.png", "last.png"]
+    panel.right_btn.click()
+    assert [Path(s).name for s in panel.sources()] == ["last.png", "first.png"]
+
+
+def test_files_dropped_on_the_thumbnail_list_are_added(qtbot, qloop, image_files):
+    panel = ImagePanel()
+    qtbot.addWidget(panel)
+    panel.show()
+    qtbot.waitExposed(panel)
+    panel.set_mode(Mode.FRAMES)
+    md = QMimeData()
+    md.setUrls([QUrl.fromLocalFile(str(p)) for p in image_files])
+    drop = _drag_onto(panel.view, md, QPoint(20, 20), Qt.DropAction.CopyAction)
+    assert drop.isAccepted()
+    qtbot.waitUntil(lambda: panel.count() == 2, timeout=3000)
+    assert [Path(s).name for s in panel.sources()] == ["first.png", "last.png"]
 
 
 def test_text_file_renamed_png_is_refused(qtbot, qloop, tmp_path):
