@@ -264,3 +264,39 @@ def test_a_task_deleted_by_the_cli_leaves_the_window_list(studio: Studio):
         other.close()
     studio.qtbot.waitUntil(lambda: w.model.rowCount() == 0, timeout=5000)
     assert studio.service.get(job.id) is None
+
+
+def test_a_unified_profile_added_in_settings_is_usable_at_once(studio: Studio):
+    """Settings (opened from the window's menu action, once however often it is asked for): a new
+    unified-API profile, applied, is offered in the prompt panel and generates through its own
+    base URL, without a restart (the app's reconfigure: wiring.apply_settings)."""
+    from types import SimpleNamespace
+
+    from kievideo.ui.settingsdialog import SettingsDialog
+    from kievideo.ui.wiring import apply_settings
+
+    w = studio.window
+    w.ctx.reconfigure = lambda: apply_settings(SimpleNamespace(service=studio.service), w.ctx.settings)
+    w.act_settings.trigger()
+    w.act_settings.trigger()  # already open: raised, not opened twice
+    dialogs = [d for d in w.findChildren(SettingsDialog) if d.isVisible()]
+    assert len(dialogs) == 1
+    dlg = dialogs[0]
+    dlg.profile_name.setText("router")
+    dlg.profile_url.setText(studio.sim.api_url + "/")
+    assert dlg.add_profile()
+    dlg.apply()
+    studio.qtbot.waitUntil(lambda: "router" in studio.service.registry.profiles, timeout=3000)
+    dlg.accept()
+    studio.qtbot.waitUntil(lambda: w._settings_dialog is None, timeout=3000)
+
+    assert w.prompt.select_provider(ProviderKind.UNIFIED, "router")
+    w.prompt.model_combo.setCurrentIndex(w.prompt.model_combo.findData("veo3.1-fast"))
+    w.prompt.prompt.setPlainText("a router's first video")
+    studio.generate()
+    job = studio.wait_new_job()
+    assert job.spec.profile == "router"
+    final = studio.wait_final(job.id)
+    assert final.state is JobState.DONE, final.error_message
+    creates = studio.sim.creates()
+    assert len(creates) == 1 and creates[0].path == "/v1/video/create"
