@@ -206,3 +206,21 @@ def test_retry_from_the_menu_asks_then_sends_one_new_create(studio: Studio):
     studio.wait_final(new.id)
     assert len(paid_requests(studio)) == 2
     assert w.model.rowCount() == 2
+
+
+def test_no_key_for_the_provider_says_where_to_set_it_and_sends_nothing(studio: Studio):
+    """No key stored (the user skipped Settings): Generate explains it under the prompt and in the
+    status bar; no row is added, nothing is written, nothing reaches the provider."""
+    from kievideo.ui.wiring import KeyCache
+
+    studio.service.registry._keys = KeyCache()  # an empty keyring
+    w = studio.window
+    w.prompt.prompt.setPlainText("a kite on a windy beach")
+    studio.generate()
+    studio.qtbot.waitUntil(lambda: not w.prompt.problem.isHidden(), timeout=3000)
+    assert "No API key is set" in w.prompt.problem.text() and "Settings" in w.prompt.problem.text()
+    assert "No API key is set" in w.statusBar().currentMessage()
+    assert w.model.rowCount() == 0 and studio.service.jobs() == []
+    assert studio.store.list(limit=10) == []
+    assert paid_requests(studio) == []
+    assert w.prompt.prompt.toPlainText() == "a kite on a windy beach"  # nothing lost
