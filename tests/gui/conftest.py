@@ -40,6 +40,7 @@ tune_qt_environment()
 HARMLESS_QT_MESSAGES = (
     r"This plugin does not support propagateSizeHints",  # offscreen QPA: no window manager hints
     r"This plugin does not support raise\(\)",  # offscreen QPA has no window stacking
+    r"This plugin does not support grabbing the keyboard",  # offscreen QPA: a popup menu asks
     r"PulseAudioService",  # no sound server in CI; playback continues without audio output
     r"No audio device detected",  # same cause
     r"pipewire",  # optional audio library not installed

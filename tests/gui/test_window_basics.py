@@ -236,3 +236,31 @@ def test_follow_up_menu_actions_request_their_own_kind(qtbot, qloop, tmp_path):
         k.value for k in (JobKind.UPGRADE_1080P, JobKind.UPGRADE_4K, JobKind.EXTEND)
     )
     close_window(qtbot, w)
+
+
+def test_right_click_on_a_row_opens_its_menu_and_elsewhere_nothing(qtbot, qloop, tmp_path):
+    from gui_fakes import make_job
+    from PySide6.QtCore import QPoint
+    from PySide6.QtWidgets import QMenu
+
+    from kievideo.core.jobs import JobSpec
+
+    svc = FakeService()
+    w = make_window(qtbot, tmp_path, svc)
+    spec = JobSpec(provider=ProviderKind.VEO, model="veo3_fast", prompt="p")
+    svc.put(make_job(spec, state=JobState.DONE, file_path=str(tmp_path / "x.mp4"), task_id="T1"))
+    view = w.tasks.view
+    qtbot.waitUntil(lambda: w.tasks.proxy.rowCount() == 1, timeout=3000)
+
+    def menus() -> list[QMenu]:
+        return [m for m in w.findChildren(QMenu, "taskMenu") if m.isVisible()]
+
+    below = QPoint(10, view.visualRect(w.tasks.proxy.index(0, 0)).bottom() + 40)
+    view.customContextMenuRequested.emit(below)  # empty space under the rows
+    assert menus() == []
+    view.customContextMenuRequested.emit(view.visualRect(w.tasks.proxy.index(0, 0)).center())
+    qtbot.waitUntil(lambda: len(menus()) == 1, timeout=3000)
+    names = {a.objectName() for a in menus()[0].actions()}
+    assert {"actPlay", "act1080p", "actRemove"} <= names
+    menus()[0].close()
+    close_window(qtbot, w)
