@@ -114,9 +114,12 @@ class KeyRow(QWidget):
             "no-backend": self.tr("No key yet."),
         }
         self.set_status(texts.get(status, status))
-        self.edit.setPlaceholderText(
-            self.tr("•••••••• (stored)") if status in ("stored", "session") else self.tr("paste the API key")
-        )
+        self._show_key_present(status in ("stored", "session"))
+
+    def _show_key_present(self, present: bool) -> None:
+        """The empty field says whether a key is set (the key itself is never shown)."""
+        text = self.tr("•••••••• (stored)") if present else self.tr("paste the API key")
+        self.edit.setPlaceholderText(text)
 
     async def save(self) -> bool:
         keys = self.dialog.keys
@@ -133,6 +136,7 @@ class KeyRow(QWidget):
         finally:
             self._busy(False)
         self.edit.clear()  # the key does not stay in the widget once stored
+        self._show_key_present(True)
         cache = getattr(self.dialog.ctx.service, "key_cache", None)
         if cache is not None:
             await cache.load([self.profile])  # the registry reads keys from this cache

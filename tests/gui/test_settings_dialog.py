@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import keyring.backend
+import keyring.errors
 from gui_fakes import FakeService
 from keyring.backends import fail
 from PySide6.QtCore import Qt
@@ -74,3 +76,54 @@ def test_unified_profiles_are_validated_and_saved(qtbot, qloop, tmp_path):
     dlg.notify_check.setChecked(False)
     dlg.accept()
     assert AppSettings(open_settings(tmp_path / "config")).notify is False
+
+
+class _MemoryKeyring(keyring.backend.KeyringBackend):
+    """A keyring backend in memory: the dialog's path when the system keyring works."""
+
+    priority = 1  # type: ignore[assignment]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.data: dict[tuple[str, str], str] = {}
+
+    def get_password(self, service: str, username: str) -> str | None:
+        return self.data.get((service, username))
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        self.data[(service, username)] = password
+
+    def delete_password(self, service: str, username: str) -> None:
+        if self.data.pop((service, username), None) is None:
+            raise keyring.errors.PasswordDeleteError("No such password!")
+
+
+def test_key_saved_in_the_keyring_then_removed(qtbot, qloop, tmp_path):
+    backend = _MemoryKeyring()
+    keys = KeyStore(backend=backend)
+    dlg = make_dialog(qtbot, tmp_path, keys=keys)
+    assert dlg.keyring_warning.isHidden()
+    row = dlg.rows["kie"]
+    qtbot.waitUntil(lambda: row.status.text() == "No key yet.", timeout=3000)
+    assert row.save_btn.text() == "Save"
+
+    row.edit.setText("   ")
+    qtbot.mouseClick(row.save_btn, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: row.status.text() == "Paste a key first.", timeout=3000)
+    assert backend.data == {}
+
+    row.edit.setText("sk-live-0123456789abcdef")
+    with qtbot.waitSignal(dlg.keysChanged, timeout=3000) as changed:
+        qtbot.mouseClick(row.save_btn, Qt.MouseButton.LeftButton)
+    assert changed.args == ["kie"]
+    assert row.status.text() == "Saved in the system keyring."
+    assert list(backend.data.values()) == ["sk-live-0123456789abcdef"]
+    assert row.edit.text() == ""  # not kept in the widget
+    assert row.edit.placeholderText() == "•••••••• (stored)"  # as when the dialog opens with one
+    assert keys.status("kie") == "stored"
+
+    with qtbot.waitSignal(dlg.keysChanged, timeout=3000):
+        qtbot.mouseClick(row.remove_btn, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: row.status.text() == "No key yet.", timeout=3000)
+    assert backend.data == {} and keys.get("kie") is None
+    assert row.edit.placeholderText() == "paste the API key"
