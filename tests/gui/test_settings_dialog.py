@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import keyring.backend
-import keyring.errors
 from gui_fakes import FakeService
 from keyring.backends import fail
+from memkeyring import MemoryKeyring
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLineEdit
 
@@ -78,28 +77,8 @@ def test_unified_profiles_are_validated_and_saved(qtbot, qloop, tmp_path):
     assert AppSettings(open_settings(tmp_path / "config")).notify is False
 
 
-class _MemoryKeyring(keyring.backend.KeyringBackend):
-    """A keyring backend in memory: the dialog's path when the system keyring works."""
-
-    priority = 1  # type: ignore[assignment]
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.data: dict[tuple[str, str], str] = {}
-
-    def get_password(self, service: str, username: str) -> str | None:
-        return self.data.get((service, username))
-
-    def set_password(self, service: str, username: str, password: str) -> None:
-        self.data[(service, username)] = password
-
-    def delete_password(self, service: str, username: str) -> None:
-        if self.data.pop((service, username), None) is None:
-            raise keyring.errors.PasswordDeleteError("No such password!")
-
-
 def test_key_saved_in_the_keyring_then_removed(qtbot, qloop, tmp_path):
-    backend = _MemoryKeyring()
+    backend = MemoryKeyring()
     keys = KeyStore(backend=backend)
     dlg = make_dialog(qtbot, tmp_path, keys=keys)
     assert dlg.keyring_warning.isHidden()

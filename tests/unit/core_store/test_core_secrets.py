@@ -16,31 +16,12 @@ import keyring.backend
 import keyring.errors
 import pytest
 from keyring.backends import fail, null
+from memkeyring import MemoryKeyring
 
 from kievideo import logs
 from kievideo.core.secrets import ENV_VAR, KeyStore, backend_available, mask
 
 KEY = "kie-test-key-0123456789abcdef"
-
-
-class MemoryKeyring(keyring.backend.KeyringBackend):
-    priority = 1  # type: ignore[assignment]
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.data: dict[tuple[str, str], str] = {}
-
-    def get_password(self, service: str, username: str) -> str | None:
-        return self.data.get((service, username))
-
-    def set_password(self, service: str, username: str, password: str) -> None:
-        self.data[(service, username)] = password
-
-    def delete_password(self, service: str, username: str) -> None:
-        try:
-            del self.data[(service, username)]
-        except KeyError:
-            raise keyring.errors.PasswordDeleteError("No such password!") from None
 
 
 class LockedKeyring(MemoryKeyring):
