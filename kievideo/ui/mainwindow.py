@@ -728,6 +728,7 @@ class MainWindow(QMainWindow):
             if self._built:
                 self.model.detach()
                 self.player.shutdown()
+                await asyncio.wait_for(self.player.settled(), 5.0)
             for t in list(self._tasks):
                 t.cancel()
             if self._tasks:

@@ -6,10 +6,11 @@ need a fresh signed link, and would stream the paid file a second time.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from pathlib import Path
 
-from PySide6.QtCore import QSize, Qt, QUrl, Signal
+from PySide6.QtCore import Q_ARG, QMetaObject, QSize, Qt, QUrl, Signal, Slot
 from PySide6.QtGui import QDesktopServices, QKeySequence, QShortcut
 from PySide6.QtMultimedia import QAudioOutput, QMediaPlayer
 from PySide6.QtMultimediaWidgets import QVideoWidget
@@ -43,6 +44,8 @@ class PlayerPanel(QWidget):
         self._seeking = False
 
         self.player = QMediaPlayer(self)
+        self._source = QUrl()
+        self._settled: list[asyncio.Future[None]] = []
         self.audio = QAudioOutput(self)
         self.player.setAudioOutput(self.audio)
         self.video = QVideoWidget(self)
@@ -151,18 +154,18 @@ class PlayerPanel(QWidget):
         self.title.setToolTip(title)
         self._stack.setCurrentWidget(self.video)
         url = QUrl.fromLocalFile(str(p))
-        if self.player.source() == url:
+        if self._source == url:
             self.player.setPosition(0)  # same file again: setSource would be a no-op
         else:
-            self.player.setSource(url)
+            self._set_source(url)
         self._set_enabled(True)
         if autoplay:
-            self.player.play()
+            self._from_loop("play")  # after the queued setSource
         return True
 
     def clear(self) -> None:
-        self.player.stop()
-        self.player.setSource(QUrl())
+        self._from_loop("stop")
+        self._set_source(QUrl())
         self._path = None
         self.title.clear()
         self._stack.setCurrentWidget(self.placeholder)
@@ -185,9 +188,49 @@ class PlayerPanel(QWidget):
             QDesktopServices.openUrl(QUrl.fromLocalFile(str(self._path)))
 
     def shutdown(self) -> None:
-        """Release the decoder before the window goes (avoids FFmpeg warnings at exit)."""
-        self.player.stop()
-        self.player.setSource(QUrl())
+        """Release the decoder before the window goes (avoids FFmpeg warnings at exit). Done from
+        the event loop (see :meth:`_from_loop`): the window's shutdown keeps the loop running."""
+        self._from_loop("stop")
+        self._set_source(QUrl())
+
+    # --- stopping and switching without holding the GIL ---------------------------------------
+
+    def _from_loop(self, slot: str) -> None:
+        """Call a QMediaPlayer slot from Qt's event loop instead of from Python.
+
+        PySide6 holds the GIL while a Qt function it wraps runs. Stopping playback or changing
+        the source tears down the FFmpeg backend's threads, and one of them may then be deleting
+        an object whose Python wrapper needs the GIL (a virtual-override lookup), while the GUI
+        thread, holding the GIL, waits for that thread's mutex inside QMediaPlayer::stop(): a
+        deadlock, and a window that never closes. gdb showed exactly that: the GUI thread in
+        QBasicMutex::lockInternal under QObject::disconnect, "QFFmpeg::AudioR" in
+        PyGILState_Ensure under Sbk_GetPyOverride. In a loop of load, play 50 ms, stop (PySide6
+        6.12), stop() called directly hung after 15, 198 and 208 cycles; queued, none in 1,000.
+        A queued call runs from the event loop, which PySide entered with the GIL released.
+        Calls keep their order."""
+        QMetaObject.invokeMethod(self.player, slot, Qt.ConnectionType.QueuedConnection)
+
+    async def settled(self) -> None:
+        """Until the player calls queued so far (stop, source changes) have run: the window's
+        shutdown waits for it, so the decoder is released while the event loop still runs."""
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._settled.append(fut)
+        # Posted after them to the same thread: Qt delivers posted calls in order.
+        QMetaObject.invokeMethod(self, "_on_settled", Qt.ConnectionType.QueuedConnection)
+        await fut
+
+    @Slot()
+    def _on_settled(self) -> None:
+        waiting, self._settled = self._settled, []
+        for fut in waiting:
+            if not fut.done():
+                fut.set_result(None)
+
+    def _set_source(self, url: QUrl) -> None:
+        self._source = url  # what the player will have, once the queued call has run
+        QMetaObject.invokeMethod(
+            self.player, "setSource", Qt.ConnectionType.QueuedConnection, Q_ARG(QUrl, url)
+        )
 
     # --- slots --------------------------------------------------------------------------------
 

@@ -66,6 +66,9 @@ class Studio:
         # The first result of a session is pre-loaded (paused) into the player: start from nothing
         # so the double-click is what loads it.
         w.player.clear()
+        # clear() stops from the event loop (PlayerPanel._from_loop): let it, and anything queued
+        # before it (the pre-load), run before the double-click loads the file again.
+        qtbot.waitUntil(lambda: w.player.player.source().isEmpty(), timeout=3000)
         ended: list[bool] = []
         w.player.player.mediaStatusChanged.connect(
             lambda s: ended.append(True) if s == QMediaPlayer.MediaStatus.EndOfMedia else None

@@ -251,3 +251,89 @@ def test_player_refuses_missing_file(qtbot, tmp_path):
     qtbot.addWidget(panel)
     with qtbot.waitSignal(panel.message, timeout=1000):
         assert not panel.load(tmp_path / "gone.mp4")
+
+
+def test_player_pause_replay_after_the_end_and_seek(qtbot, sample_mp4):
+    """Space/Play pauses and resumes; at the end it starts again from the beginning; a slider
+    drag seeks where it is released."""
+    panel = PlayerPanel()
+    qtbot.addWidget(panel)
+    panel.audio.setMuted(True)
+    with qtbot.waitSignal(
+        panel.player.mediaStatusChanged,
+        timeout=5000,
+        check_params_cb=lambda s: s == QMediaPlayer.MediaStatus.LoadedMedia,
+    ):
+        assert panel.load(sample_mp4, "sample", autoplay=False)
+    playing = QMediaPlayer.PlaybackState.PlayingState
+    with qtbot.waitSignal(panel.player.playbackStateChanged, timeout=3000):
+        panel.toggle_play()
+    assert panel.player.playbackState() == playing
+    with qtbot.waitSignal(panel.player.playbackStateChanged, timeout=3000):
+        panel.toggle_play()
+    assert panel.player.playbackState() == QMediaPlayer.PlaybackState.PausedState
+    assert panel.play_btn.toolTip() == "Play (Space)"
+
+    panel._on_slider_pressed()  # a drag: the position does not fight the user's hand
+    panel.slider.setValue(1500)
+    panel._on_slider_moved(1500)
+    assert panel.time_label.text().startswith("00:01 /")
+    with qtbot.waitSignal(panel.player.positionChanged, timeout=3000):
+        panel._on_slider_released()
+    assert abs(panel.player.position() - 1500) <= 100
+
+    panel.player.setPlaybackRate(8.0)
+    with qtbot.waitSignal(
+        panel.player.mediaStatusChanged,
+        timeout=8000,
+        check_params_cb=lambda s: s == QMediaPlayer.MediaStatus.EndOfMedia,
+    ):
+        panel.toggle_play()
+    with qtbot.waitSignal(panel.player.playbackStateChanged, timeout=3000):
+        panel.toggle_play()  # at the end: from the start again
+    assert panel.player.playbackState() == playing
+    assert panel.player.position() < 1000
+    panel.shutdown()
+
+
+def test_player_says_when_a_file_is_not_a_playable_video(qtbot, tmp_path):
+    bad = tmp_path / "broken.mp4"
+    bad.write_bytes(b"\x00\x00\x00\x18ftypmp42" + b"not really a movie" * 100)
+    panel = PlayerPanel()
+    qtbot.addWidget(panel)
+    with qtbot.waitSignal(panel.message, timeout=5000) as said:
+        panel.load(bad, "broken")
+    assert said.args[0].startswith("Cannot play this video:")
+    panel.shutdown()
+
+
+def test_player_stops_and_clears_from_the_event_loop_not_inside_the_call(qtbot, arun, sample_mp4):
+    """shutdown() (and clear(), and a new source) leave the decoder alone inside the call, where
+    PySide holds the GIL and Qt's FFmpeg threads can deadlock against it (PlayerPanel._from_loop),
+    and stop it right after, from the event loop, in order."""
+    panel = PlayerPanel()
+    qtbot.addWidget(panel)
+    panel.audio.setMuted(True)
+    with qtbot.waitSignal(
+        panel.player.mediaStatusChanged,
+        timeout=5000,
+        check_params_cb=lambda s: s == QMediaPlayer.MediaStatus.LoadedMedia,
+    ):
+        assert panel.load(sample_mp4, "sample", autoplay=False)
+    with qtbot.waitSignal(panel.player.playbackStateChanged, timeout=3000):
+        panel.toggle_play()
+    playing = QMediaPlayer.PlaybackState.PlayingState
+    assert panel.player.playbackState() == playing
+
+    panel.shutdown()
+    assert panel.player.playbackState() == playing and not panel.player.source().isEmpty()
+    arun(panel.settled())  # what the window's shutdown awaits
+    assert panel.player.playbackState() == QMediaPlayer.PlaybackState.StoppedState
+    assert panel.player.source().isEmpty()
+    # And it can start again: the queued calls keep their order (source, then play).
+    with qtbot.waitSignal(panel.player.playbackStateChanged, timeout=3000):
+        assert panel.load(sample_mp4, "again")
+    assert panel.player.source().isLocalFile()
+    panel.clear()
+    qtbot.waitUntil(lambda: panel.player.source().isEmpty(), timeout=3000)
+    assert panel.player.playbackState() == QMediaPlayer.PlaybackState.StoppedState
