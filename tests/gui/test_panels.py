@@ -218,6 +218,25 @@ def test_empty_state_text(qtbot):
     assert panel.view.empty_text == "Drop images here, paste, or click Browse"
 
 
+def load_paused(qtbot, panel: PlayerPanel, path: Path) -> None:
+    """Load a clip without playing it; return once the player has it (LoadedMedia)."""
+    with qtbot.waitSignal(
+        panel.player.mediaStatusChanged,
+        timeout=5000,
+        check_params_cb=lambda s: s == QMediaPlayer.MediaStatus.LoadedMedia,
+    ):
+        assert panel.load(path, "sample", autoplay=False)
+
+
+def loaded_player(qtbot, path: Path) -> PlayerPanel:
+    """A muted PlayerPanel with ``path`` loaded, paused."""
+    panel = PlayerPanel()
+    qtbot.addWidget(panel)
+    panel.audio.setMuted(True)
+    load_paused(qtbot, panel, path)
+    return panel
+
+
 def test_player_plays_local_file_to_the_end(qtbot, sample_mp4):
     panel = PlayerPanel()
     qtbot.addWidget(panel)
@@ -226,12 +245,7 @@ def test_player_plays_local_file_to_the_end(qtbot, sample_mp4):
     sink.videoFrameChanged.connect(lambda f: frames.append(1) if f.isValid() else None)
     panel.player.setVideoSink(sink)
     panel.audio.setMuted(True)
-    with qtbot.waitSignal(
-        panel.player.mediaStatusChanged,
-        timeout=5000,
-        check_params_cb=lambda s: s == QMediaPlayer.MediaStatus.LoadedMedia,
-    ):
-        assert panel.load(sample_mp4, "sample", autoplay=False)
+    load_paused(qtbot, panel, sample_mp4)
     assert panel.player.duration() == 2000
     assert panel.time_label.text() == "00:00 / 00:02"
     panel.player.setPlaybackRate(8.0)
@@ -256,15 +270,7 @@ def test_player_refuses_missing_file(qtbot, tmp_path):
 def test_player_pause_replay_after_the_end_and_seek(qtbot, sample_mp4):
     """Space/Play pauses and resumes; at the end it starts again from the beginning; a slider
     drag seeks where it is released."""
-    panel = PlayerPanel()
-    qtbot.addWidget(panel)
-    panel.audio.setMuted(True)
-    with qtbot.waitSignal(
-        panel.player.mediaStatusChanged,
-        timeout=5000,
-        check_params_cb=lambda s: s == QMediaPlayer.MediaStatus.LoadedMedia,
-    ):
-        assert panel.load(sample_mp4, "sample", autoplay=False)
+    panel = loaded_player(qtbot, sample_mp4)
     playing = QMediaPlayer.PlaybackState.PlayingState
     with qtbot.waitSignal(panel.player.playbackStateChanged, timeout=3000):
         panel.toggle_play()
@@ -311,15 +317,7 @@ def test_player_stops_and_clears_from_the_event_loop_not_inside_the_call(qtbot, 
     """shutdown() (and clear(), and a new source) leave the decoder alone inside the call, where
     PySide holds the GIL and Qt's FFmpeg threads can deadlock against it (PlayerPanel._from_loop),
     and stop it right after, from the event loop, in order."""
-    panel = PlayerPanel()
-    qtbot.addWidget(panel)
-    panel.audio.setMuted(True)
-    with qtbot.waitSignal(
-        panel.player.mediaStatusChanged,
-        timeout=5000,
-        check_params_cb=lambda s: s == QMediaPlayer.MediaStatus.LoadedMedia,
-    ):
-        assert panel.load(sample_mp4, "sample", autoplay=False)
+    panel = loaded_player(qtbot, sample_mp4)
     with qtbot.waitSignal(panel.player.playbackStateChanged, timeout=3000):
         panel.toggle_play()
     playing = QMediaPlayer.PlaybackState.PlayingState
