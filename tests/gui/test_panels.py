@@ -228,6 +228,17 @@ def load_paused(qtbot, panel: PlayerPanel, path: Path) -> None:
         assert panel.load(path, "sample", autoplay=False)
 
 
+def play_to_end(qtbot, panel: PlayerPanel) -> None:
+    """Play (at 8x) from where the player is; return at EndOfMedia."""
+    panel.player.setPlaybackRate(8.0)
+    with qtbot.waitSignal(
+        panel.player.mediaStatusChanged,
+        timeout=8000,
+        check_params_cb=lambda s: s == QMediaPlayer.MediaStatus.EndOfMedia,
+    ):
+        panel.toggle_play()
+
+
 def loaded_player(qtbot, path: Path) -> PlayerPanel:
     """A muted PlayerPanel with ``path`` loaded, paused."""
     panel = PlayerPanel()
@@ -248,13 +259,7 @@ def test_player_plays_local_file_to_the_end(qtbot, sample_mp4):
     load_paused(qtbot, panel, sample_mp4)
     assert panel.player.duration() == 2000
     assert panel.time_label.text() == "00:00 / 00:02"
-    panel.player.setPlaybackRate(8.0)
-    with qtbot.waitSignal(
-        panel.player.mediaStatusChanged,
-        timeout=8000,
-        check_params_cb=lambda s: s == QMediaPlayer.MediaStatus.EndOfMedia,
-    ):
-        panel.toggle_play()
+    play_to_end(qtbot, panel)
     assert len(frames) > 10
     assert panel.player.source().isLocalFile()
     panel.shutdown()
@@ -288,13 +293,7 @@ def test_player_pause_replay_after_the_end_and_seek(qtbot, sample_mp4):
         panel._on_slider_released()
     assert abs(panel.player.position() - 1500) <= 100
 
-    panel.player.setPlaybackRate(8.0)
-    with qtbot.waitSignal(
-        panel.player.mediaStatusChanged,
-        timeout=8000,
-        check_params_cb=lambda s: s == QMediaPlayer.MediaStatus.EndOfMedia,
-    ):
-        panel.toggle_play()
+    play_to_end(qtbot, panel)
     with qtbot.waitSignal(panel.player.playbackStateChanged, timeout=3000):
         panel.toggle_play()  # at the end: from the start again
     assert panel.player.playbackState() == playing
