@@ -253,7 +253,9 @@ class MainWindow(QMainWindow):
 
     @property
     def ready(self) -> bool:
-        return self.service is not None and self._built
+        # Not once closing: the service is being closed, and a request started now (say by
+        # the credit refresh Generate schedules) would outlive it or the event loop.
+        return self.service is not None and self._built and not self._closing
 
     def _refresh_from_store(self) -> None:
         if self._closing or self.service is None:

@@ -300,3 +300,25 @@ def test_a_unified_profile_added_in_settings_is_usable_at_once(studio: Studio):
     assert final.state is JobState.DONE, final.error_message
     creates = studio.sim.creates()
     assert len(creates) == 1 and creates[0].path == "/v1/video/create"
+
+
+def test_closing_right_after_generate_sends_no_late_credit_request(qtbot, qloop, sim_factory, tmp_path):
+    """Generate schedules a credit refresh for after the new row has painted. Closing the window
+    before it fires must not start it: the service is being closed, and a request then either
+    fails or runs after the loop has stopped (CI once saw "no current event loop" here)."""
+    sim = sim_factory(speed=SPEED, credits=100_000)
+    studio = open_studio(qtbot, sim, tmp_path)
+    w = studio.window
+    try:
+        w.prompt.prompt.setPlainText("a lighthouse at dusk")
+        studio.generate()
+        studio.wait_new_job()
+        with qtbot.waitSignal(w.shutdownFinished, timeout=10000):
+            w.close()  # within the 150 ms before the refresh fires
+        qtbot.wait(400)  # past the refresh timer
+        w.refresh_credits()  # and a direct call, as a late signal would make
+        assert w._credits_task is None
+        assert not w._tasks
+        assert _requests(studio, "common.credit") == []
+    finally:
+        close_studio(studio)
