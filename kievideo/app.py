@@ -398,6 +398,23 @@ async def smoke(window: Any, paths: Any) -> int:
 GUI_THREADPOOL_ENV = "KIEVIDEO_GUI_THREADPOOL"
 
 
+#: Qt Multimedia's chatter: which optional GPU video (VA-API) libraries it could not load, the
+#: FFmpeg version, a dump of each video's streams, "No HW decoder found" (software decoding is
+#: what most machines here use). None is a problem, and a user who starts kievideo from a
+#: terminal would read the dozen lines as one. ``--debug`` (or a QT_LOGGING_RULES of one's own)
+#: shows them again; Qt's other warnings are untouched.
+QUIET_QT_LOGGING = (
+    "qt.multimedia.symbolsresolver=false;qt.multimedia.ffmpeg.info=false;"
+    "qt.multimedia.ffmpeg.mediadataholder.info=false;qt.multimedia.playbackengine.codec.info=false"
+)
+
+
+def quiet_qt_logging(debug: bool) -> None:
+    """Set :data:`QUIET_QT_LOGGING` unless debugging or already set; call before Qt logs."""
+    if not debug:
+        os.environ.setdefault("QT_LOGGING_RULES", QUIET_QT_LOGGING)
+
+
 def tune_qt_environment() -> None:
     """Environment Qt reads when the QGuiApplication is created; call before that.
 
@@ -415,6 +432,7 @@ def tune_qt_environment() -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    quiet_qt_logging(args.debug)
     tune_qt_environment()
     from PySide6.QtCore import QCoreApplication
     from PySide6.QtGui import QGuiApplication

@@ -46,6 +46,21 @@ def test_smoke_test_plays_the_clip_and_exits_0(tmp_path: Path) -> None:
     assert "kievideo smoke test: ok" in proc.stdout
 
 
+def test_multimedia_chatter_is_quiet_unless_debugging(tmp_path: Path) -> None:
+    """A normal start from a terminal does not print Qt Multimedia's notes about optional GPU
+    libraries, the FFmpeg version or each video's streams; --debug shows them again. (The test
+    suite's own QT_LOGGING_RULES is taken out so that the app's default is what runs.)"""
+    env = _env()
+    env.pop("QT_LOGGING_RULES", None)
+    quiet = _run(["--smoke-test", "--data-dir", str(tmp_path / "a")], env)
+    assert quiet.returncode == 0, quiet.stderr[-3000:]
+    chatter = ("Using Qt multimedia with FFmpeg", "multimedia.symbolsresolver", "Input #0", "No HW decoder")
+    assert [line for line in chatter if line in quiet.stderr] == []
+    loud = _run(["--smoke-test", "--debug", "--data-dir", str(tmp_path / "b")], env)
+    assert loud.returncode == 0, loud.stderr[-3000:]
+    assert "Using Qt multimedia with FFmpeg" in loud.stderr  # the same run, the notes on
+
+
 def test_quit_after_first_paint_with_a_history(tmp_path: Path) -> None:
     """KIEVIDEO_QUIT_AFTER_PAINT=1: the time of the first paint on stdout (perf_counter) and
     stderr (wall clock), then a normal start-up and shutdown, exit 0; the history is intact."""
