@@ -113,6 +113,11 @@ class MainWindow(QMainWindow):
         self._my_jobs: set[str] = set()
         self._tray: QSystemTrayIcon | None = None
         self._store_timer: QTimer | None = None
+        # The credit refresh after Generate, once the new row has painted (see _generate).
+        self._credits_timer = QTimer(self)
+        self._credits_timer.setSingleShot(True)
+        self._credits_timer.setInterval(150)
+        self._credits_timer.timeout.connect(self.refresh_credits)
         self._deleted_mark = 0.0
         #: close() came before there was an event loop to shut down on (see closeEvent)
         self.close_requested = False
@@ -522,7 +527,7 @@ class MainWindow(QMainWindow):
             )
             # After the new row has painted: the first credits call builds an HTTP client
             # (~30 ms), which would otherwise delay the row the user is waiting to see.
-            QTimer.singleShot(150, self, self.refresh_credits)
+            self._credits_timer.start()
         return jobs
 
     def _update_cost(self) -> None:
@@ -714,6 +719,7 @@ class MainWindow(QMainWindow):
             self.close_requested = True
             return
         self._closing = True
+        self._credits_timer.stop()
         self.save_state()
         self._shutdown_task = asyncio.ensure_future(self._shutdown())
 

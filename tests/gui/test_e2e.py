@@ -305,18 +305,21 @@ def test_a_unified_profile_added_in_settings_is_usable_at_once(studio: Studio):
 def test_closing_right_after_generate_sends_no_late_credit_request(qtbot, qloop, sim_factory, tmp_path):
     """Generate schedules a credit refresh for after the new row has painted. Closing the window
     before it fires must not start it: the service is being closed, and a request then either
-    fails or runs after the loop has stopped (CI once saw "no current event loop" here)."""
+    fails or runs after the loop has stopped (CI once saw "no current event loop" here). A late
+    call (a follow-up finishing as the window closes) starts nothing either."""
     sim = sim_factory(speed=SPEED, credits=100_000)
     studio = open_studio(qtbot, sim, tmp_path)
     w = studio.window
     try:
+        w._credits_timer.setInterval(60_000)  # still pending at the close, however slow the machine
         w.prompt.prompt.setPlainText("a lighthouse at dusk")
         studio.generate()
         studio.wait_new_job()
+        assert w._credits_timer.isActive()
         with qtbot.waitSignal(w.shutdownFinished, timeout=10000):
-            w.close()  # within the 150 ms before the refresh fires
-        qtbot.wait(400)  # past the refresh timer
-        w.refresh_credits()  # and a direct call, as a late signal would make
+            w.close()
+        assert not w._credits_timer.isActive()
+        w.refresh_credits()
         assert w._credits_task is None
         assert not w._tasks
         assert _requests(studio, "common.credit") == []
