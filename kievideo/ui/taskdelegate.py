@@ -32,10 +32,10 @@ the same on every paint, so the delegate keeps them, in caches that cannot go st
 * after a paint, the rows one screen above and below are prepared while the GUI is idle, in
   slices, those the scroll heads for first (:meth:`TaskDelegate._prefetch`): images of finished
   rows, layouts of the others, so the rows a scroll brings in are usually ready;
-* a frame of a scroll paints rows that are not ready only within a budget (``SCROLL_BUDGET_S``):
-  a fling through history never seen before leaves those rows blank for a frame and paints
-  them as soon as the GUI is idle, instead of stuttering. A frame that did not scroll paints
-  every row.
+* a frame of a scroll paints rows that are not ready only within a budget (``SCROLL_BUDGET_S``),
+  and then all of them or none: a fling through history never seen before leaves those rows
+  blank for a frame and paints them as soon as the GUI is idle, instead of stuttering. A frame
+  that did not scroll paints every row.
 
 All caches are of bounded size, per font (a font change starts afresh). The figures are in
 docs/PERFORMANCE.md (``python -m bench.history``).
@@ -258,6 +258,11 @@ class _RowImages:
             return None
         self._entries[key] = entry  # now the most recently used
         return entry[0]
+
+    def has(self, key: tuple[object, ...], source: object) -> bool:
+        """Whether :meth:`get` would find an image (without making it the most recently used)."""
+        entry = self._entries.get(key)
+        return entry is not None and entry[1] is source
 
     def put(self, key: tuple[object, ...], source: object, pm: QPixmap) -> None:
         size = pm.width() * pm.height() * 4
@@ -1063,8 +1068,9 @@ class TaskDelegate(QStyledItemDelegate):
                 self._template = _Template(option, widget, ps)
             tail = self._key_tail(state_bits, widget, fonts, colours, ps)
             geometry = (left, top, width, height)
+            image_key = self._image_key(row, thumb, geometry, tail)
             self._paint_image(
-                painter, widget, index.row(), row, thumb, geometry, tail, option, index, colours, ps
+                painter, widget, index.row(), row, thumb, geometry, image_key, option, index, colours, ps
             )
             return None
         # A row still under way changes every second (its times tick): drawn directly.
@@ -1147,6 +1153,10 @@ class TaskDelegate(QStyledItemDelegate):
         model = view.model()
         tail = self._key_tail(state, view, fonts, colours, ps) if ps.bg is not None else None
         painted: list[int] = []
+        # Finished rows: their images are looked up first, so that the rows without one are
+        # made in this frame all or not at all (see _may_render).
+        found: list[tuple[int, tuple[Job, int, str, str], QPixmap | None, _Rect, tuple[object, ...]]] = []
+        missing = 0
         for r, row, geometry, bits in rows:
             if row is None:
                 continue
@@ -1160,10 +1170,19 @@ class TaskDelegate(QStyledItemDelegate):
                 continue
             painted.append(r)
             thumb = self._thumbs.get(job.thumb_path, CHILD_THUMB if row[1] else THUMB)
+            image_key = self._image_key(row, thumb, geometry, tail)
+            if not images.has(image_key, row):
+                missing += 1
+            found.append((r, row, thumb, geometry, image_key))
+        if found:
             if not ps.template:
                 ps.template = True
                 self._template = _Template(option, view, ps)
-            self._paint_image(painter, view, r, row, thumb, geometry, tail, option, None, colours, ps)
+            allow = not missing or self._may_render(ps, missing)
+            for r, row, thumb, geometry, image_key in found:
+                self._paint_image(
+                    painter, view, r, row, thumb, geometry, image_key, option, None, colours, ps, allow
+                )
         if painted:  # the range the idle preparation works around (see _note_painted)
             left, _top, width, height = rows[0][2]
             self._note_painted(view, painted[0], left, left + width - 1, height)
@@ -1177,22 +1196,23 @@ class TaskDelegate(QStyledItemDelegate):
         row: tuple[Job, int, str, str],
         thumb: QPixmap | None,
         geometry: _Rect,
-        tail: tuple[object, ...],
+        key: tuple[object, ...],
         option: QStyleOptionViewItem,
         index: QModelIndex | QPersistentModelIndex | None,
         colours: _Colours,
         ps: _Pass,
+        allow: bool = True,
     ) -> None:
-        """Paint finished row ``r`` from its image (see _RowImages). A row with no image yet
-        is made now only if the pass may (see _may_render); else it stays blank for this frame
-        and is painted as soon as the GUI is idle. ``option`` and ``index`` are the row's, or
-        (``index`` None: the view's own loop) the view's item option, made the row's only when
-        the image must be made."""
+        """Paint finished row ``r`` from its image (see _RowImages), kept under ``key`` (see
+        _image_key). A row with no image yet is made now only if ``allow`` (the view's own loop:
+        whether every row of the frame without one may be made) and the pass may (see
+        _may_render); else it stays blank for this frame and is painted as soon as the GUI is
+        idle. ``option`` and ``index`` are the row's, or (``index`` None: the view's own loop)
+        the view's item option, made the row's only when the image must be made."""
         images = self._images
         assert images is not None
-        key = self._image_key(row, thumb, geometry, tail)
         image = images.get(key, row)
-        if image is None and self._may_render(ps):
+        if image is None and allow and self._may_render(ps):
             if index is None:
                 option = QStyleOptionViewItem(option)
                 option.rect = QRect(*geometry)
@@ -1265,12 +1285,19 @@ class TaskDelegate(QStyledItemDelegate):
             *tail,
         )
 
-    def _may_render(self, ps: _Pass) -> bool:
-        """Whether a row's image may be painted in this pass: always when the view did not
-        scroll; in a scrolled frame only when one more row, at what the last ones cost, still
-        ends within SCROLL_BUDGET_S of the pass's start (a slow machine then leaves the row
-        blank for a frame rather than overrun it; a fast one paints a few)."""
-        return not ps.scrolled or time.perf_counter() - ps.t0 + max(self._render_costs) < SCROLL_BUDGET_S
+    def _may_render(self, ps: _Pass, rows: int = 1) -> bool:
+        """Whether ``rows`` row images may be painted in this pass: always when the view did not
+        scroll; in a scrolled frame only when they, at what the last ones cost, still end within
+        SCROLL_BUDGET_S of the pass's start (a slow machine then leaves the rows blank for a
+        frame rather than overrun it; a fast one paints a few).
+
+        The view's own loop asks once for all the rows of a frame that have no image: a frame
+        that would still show some of them blank gains little from painting the others, and
+        each costs ~0.5-1 ms of a ~2 ms frame (bench.history: the slowest scrolled frames were
+        those that painted one row and left five blank)."""
+        return (
+            not ps.scrolled or time.perf_counter() - ps.t0 + rows * max(self._render_costs) < SCROLL_BUDGET_S
+        )
 
     def _render_image(
         self,

@@ -780,6 +780,42 @@ def test_a_scrolled_frame_starts_a_row_only_when_it_fits(qtbot, clock):
     p.model.detach()
 
 
+def test_a_scrolled_frame_makes_its_missing_rows_all_or_none(qtbot, clock, monkeypatch):
+    """Where one missing row would fit the frame's budget but all of them would not, the frame
+    makes none (a frame that still shows blank rows gains little from the one, and it costs
+    ~0.5-1 ms of a ~2 ms frame); where the only missing row fits, it is made in the frame."""
+    p = sixty_rows(qtbot, clock, JobState.DONE)
+    d = p.delegate
+    qtbot.waitUntil(lambda: d._last_offset is not None and not d._queue)
+    images = d._images
+    assert images is not None
+    monkeypatch.setattr(taskdelegate, "SCROLL_BUDGET_S", 10.0)
+    bar = p.view.verticalScrollBar()
+
+    def cost(seconds: float) -> None:  # what the last row images took, as the budget reads it
+        d._render_costs.clear()
+        d._render_costs.append(seconds)
+
+    # A new page, nothing ready: one row (3 s) fits the 10 s, the page's five or more do not.
+    images.clear()
+    cost(3.0)
+    bar.setValue(bar.value() + bar.pageStep())
+    p.view.viewport().repaint()
+    assert len(images) == 0 and len(d._deferred) >= 5
+    qtbot.waitUntil(lambda: not d._deferred and not d._queue)  # made when idle
+
+    # The page ready but for one row on screen: that row is made in the (scrolled) frame.
+    top = p.view.indexAt(QPoint(10, 10)).row()
+    row = p.model.paint_data_at(top + 2)
+    (key,) = [k for k, entry in images._entries.items() if entry[1] is row]
+    del images._entries[key]
+    cost(3.0)
+    bar.setValue(bar.value() + 1)
+    p.view.viewport().repaint()
+    assert d._deferred == set() and any(entry[1] is row for entry in images._entries.values())
+    p.model.detach()
+
+
 def test_model_flags_are_qts_own(panel):
     """The model leaves flags() to QAbstractListModel (C++): every row enabled and selectable."""
     model = panel.model
